@@ -7,7 +7,8 @@
 import { parseFlags } from "./flags.ts";
 
 /** One line for `altnet --help`. */
-export const summary = "show altnet working on this machine (temporary identities)";
+export const summary =
+  "show altnet working on this machine (temporary identities)";
 
 /** `altnet demo --help`. */
 export const help = `altnet demo: ${summary}

@@ -212,7 +212,9 @@ const DURATION_UNITS: Record<string, number> = {
 
 /** A duration such as `90s`, `15m`, `1h` or `3600` (seconds); in milliseconds. */
 export function parseDuration(text: string, what: string): number {
-  const match = text.trim().toLowerCase().match(/^(\d+(?:\.\d+)?)\s*(ms|s|m|h|)$/);
+  const match = text.trim().toLowerCase().match(
+    /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|)$/,
+  );
   const value = match ? Number(match[1]) * DURATION_UNITS[match[2]] : NaN;
   if (!(value >= 1 && Number.isSafeInteger(Math.round(value)))) {
     throw new UsageError(

@@ -18,7 +18,8 @@ import { PROCESS_SINKS, Reporter } from "./output.ts";
 import type { OutputSinks } from "./output.ts";
 
 /** One line for `altnet --help`. */
-export const summary = "create this machine's identity and show its fingerprint";
+export const summary =
+  "create this machine's identity and show its fingerprint";
 
 /** `altnet keygen --help`. */
 export const help = `altnet keygen: ${summary}
@@ -68,7 +69,10 @@ export async function run(
     {},
 ): Promise<number> {
   const reporter = new Reporter(options.json, context.sinks ?? PROCESS_SINKS);
-  const path = identityPath(options.identity, context.env ?? Deno.env.toObject());
+  const path = identityPath(
+    options.identity,
+    context.env ?? Deno.env.toObject(),
+  );
   if (options.show) {
     const identity = await readIdentity(path);
     if (!identity) {
@@ -76,12 +80,24 @@ export async function run(
         hint: "run 'altnet keygen' to create one",
       });
     }
-    report(reporter, path, identity.noisePublicKey, identity.signingPublicKey, false);
+    report(
+      reporter,
+      path,
+      identity.noisePublicKey,
+      identity.signingPublicKey,
+      false,
+    );
     return 0;
   }
   const identity = generateIdentity();
   await writeIdentity(path, identity, { force: options.force });
-  report(reporter, path, identity.noisePublicKey, identity.signingPublicKey, true);
+  report(
+    reporter,
+    path,
+    identity.noisePublicKey,
+    identity.signingPublicKey,
+    true,
+  );
   return 0;
 }
 
@@ -102,6 +118,8 @@ function report(
       noisePublicKey: noisePublicKey.toBase64(),
       signingPublicKey: signingPublicKey.toBase64(),
     },
-    `${created ? "Created identity" : "Identity"} ${path}\nFingerprint: ${print}`,
+    `${
+      created ? "Created identity" : "Identity"
+    } ${path}\nFingerprint: ${print}`,
   );
 }

@@ -4,7 +4,12 @@
  * @module
  */
 
-import { type HostPort, parseHostPort, parseInteger, parseUrl } from "./flags.ts";
+import {
+  type HostPort,
+  parseHostPort,
+  parseInteger,
+  parseUrl,
+} from "./flags.ts";
 
 /** Where the directory is when no `--directory` is given. */
 export const DEFAULT_DIRECTORY_URL = "http://127.0.0.1:5000";

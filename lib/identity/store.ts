@@ -67,7 +67,8 @@ export function encodeIdentityFile(identity: Identity): string {
 export function decodeIdentityFile(text: string, path: string): Identity {
   const bad = (why: string) =>
     new UserError(`The identity file is damaged: ${path} (${why})`, {
-      hint: "restore it from a backup, or create a new identity with 'altnet keygen --force'",
+      hint:
+        "restore it from a backup, or create a new identity with 'altnet keygen --force'",
     });
   let doc: unknown;
   try {
