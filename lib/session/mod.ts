@@ -1,0 +1,10 @@
+/**
+ * Establishing sessions: stateless cookies, Noise handshakes framed in
+ * altnet packets, and the replay guard for IK first messages.
+ *
+ * @module
+ */
+
+export * from "./cookie.ts";
+export * from "./handshake.ts";
+export * from "./init_replay_guard.ts";
