@@ -4,7 +4,10 @@
  * @module
  */
 
+import { runSessionDemo } from "../lib/demo/session_demo.ts";
 import { parseFlags } from "./flags.ts";
+import { PROCESS_SINKS, Reporter } from "./output.ts";
+import type { OutputSinks } from "./output.ts";
 
 /** One line for `altnet --help`. */
 export const summary =
@@ -35,7 +38,41 @@ export function parseDemoArgs(args: string[]): DemoOptions {
   return { help: v.help ?? false, json: v.json ?? false };
 }
 
+/** What the demo cannot show yet, in the order it will arrive. */
+const COMING = [
+  "relays, hole punching and chat (altnet relay, altnet chat)",
+  "NAT diagnostics (altnet punch)",
+  "the directory and its dashboard (serve-directory, list, ping)",
+  "file transfer (altnet send / receive)",
+];
+
 /** Runs `altnet demo`. */
-export function run(_options: DemoOptions): Promise<number> {
-  return Promise.resolve(0);
+export async function run(
+  options: DemoOptions,
+  context: { sinks?: OutputSinks } = {},
+): Promise<number> {
+  const reporter = new Reporter(options.json, context.sinks ?? PROCESS_SINKS);
+  const dir = await Deno.makeTempDir({ prefix: "altnet-demo-" });
+  try {
+    reporter.event(
+      "ready",
+      { dir },
+      `altnet demo: two peers, alice and bob, in ${dir} (removed at the end)`,
+    );
+    await runSessionDemo(dir, (step) => {
+      reporter.event(
+        "demo",
+        { step: step.step, text: step.text, ...step.details },
+        `  ✓ ${step.text}`,
+      );
+    });
+    reporter.event(
+      "done",
+      { coming: COMING },
+      `Coming next: ${COMING.join("; ")}.`,
+    );
+    return 0;
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 }

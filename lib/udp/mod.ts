@@ -1,0 +1,7 @@
+/**
+ * UDP: the datagram socket interface and its drivers.
+ *
+ * @module
+ */
+
+export * from "./datagram_socket.ts";
