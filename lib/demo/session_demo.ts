@@ -22,14 +22,13 @@ import {
   InitReplayGuard,
   type PendingResponder,
   respondToInit,
+  sealMessage,
 } from "../session/mod.ts";
 import { type DatagramSocket, openUdpSocket } from "../udp/mod.ts";
 import {
   decodeMessage,
   decodePacket,
   decodeTransport,
-  encodeMessage,
-  encodeTransportHeader,
   MessageKind,
   type Packet,
   PacketType,
@@ -121,7 +120,7 @@ export async function runSessionDemo(
       },
     });
 
-    const packet = sealMessage(aliceSession, "hello bob");
+    const packet = sealText(aliceSession, "hello bob");
     await aliceSocket.send(packet, bobSocket.local);
     const heard = await bobPeer.nextMessage();
     report({
@@ -178,7 +177,7 @@ export async function runSessionDemo(
     const ikDone = ik.receiveReply(ikReply);
     if (!ikDone.ok) throw new Error("IK reply refused");
     await aliceSocket.send(
-      sealMessage(ikDone.established, "again, via IK"),
+      sealText(ikDone.established, "again, via IK"),
       bobSocket.local,
     );
     const heardAgain = await bobPeer.nextMessage();
@@ -338,30 +337,14 @@ class DemoResponder {
   }
 }
 
-function sealMessage(
-  established: EstablishedSession,
-  text: string,
-): Uint8Array {
-  const session = established.session;
-  const plaintext = encodeMessage({
+function sealText(established: EstablishedSession, text: string): Uint8Array {
+  return sealMessage(established.session, {
     kind: MessageKind.STREAM_DATA,
     streamId: 0,
     fin: false,
     offset: 0,
     data: new TextEncoder().encode(text),
   });
-  const header = new Uint8Array(TRANSPORT_HEADER_SIZE);
-  encodeTransportHeader(header, {
-    receiverIndex: session.remoteIndex,
-    counter: session.nextSendCounter,
-  });
-  const sealed = session.seal(plaintext, header);
-  const packet = new Uint8Array(
-    TRANSPORT_HEADER_SIZE + sealed.ciphertext.length,
-  );
-  packet.set(header);
-  packet.set(sealed.ciphertext, TRANSPORT_HEADER_SIZE);
-  return packet;
 }
 
 async function exchange(

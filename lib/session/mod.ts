@@ -8,3 +8,4 @@
 export * from "./cookie.ts";
 export * from "./handshake.ts";
 export * from "./init_replay_guard.ts";
+export * from "./transport_packet.ts";
