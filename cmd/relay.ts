@@ -13,8 +13,22 @@ import {
   parseRate,
   parseUrl,
 } from "./flags.ts";
-import { IDENTITY_FLAG, IDENTITY_HELP } from "./identity_option.ts";
-import { notAvailableYet } from "./not_available.ts";
+import { fingerprint } from "../lib/identity/mod.ts";
+import {
+  formatPrometheus,
+  formatStatsLine,
+  RelayCore,
+  type RelayEvent,
+  runRelay,
+} from "../lib/relay/mod.ts";
+import { openUdpSocket } from "../lib/udp/mod.ts";
+import { UserError } from "../lib/user_error.ts";
+import {
+  IDENTITY_FLAG,
+  IDENTITY_HELP,
+  loadCommandIdentity,
+} from "./identity_option.ts";
+import { PROCESS_SINKS, Reporter } from "./output.ts";
 
 /** One line for `altnet --help`. */
 export const summary = "run a relay that forwards ciphertext between peers";
@@ -30,7 +44,7 @@ Options:
   --port N                         UDP port (default 8000; 0 = any)
   --directory URL                  register with this directory and heartbeat
   --metrics-port N                 serve Prometheus metrics over HTTP on this port
-  --cover-rate R                   send about R cover packets per second to other relays (default 0)
+  --verbose                        also log peer ids and names (never addresses)
 ${IDENTITY_HELP}
   --json                           print one JSON object per line
   -h, --help                       show this help
@@ -54,7 +68,7 @@ export interface RelayOptions {
   port: number;
   directory?: string;
   metricsPort?: number;
-  coverRate: number;
+  verbose: boolean;
   limits: {
     maxReservations: number;
     maxReservationsPerPeer: number;
@@ -75,7 +89,7 @@ export function parseRelayArgs(args: string[]): RelayOptions {
     port: { type: "string" },
     directory: { type: "string" },
     "metrics-port": { type: "string" },
-    "cover-rate": { type: "string" },
+    verbose: { type: "boolean" },
     "max-reservations": { type: "string" },
     "max-reservations-per-peer": { type: "string" },
     "max-circuits": { type: "string" },
@@ -101,9 +115,7 @@ export function parseRelayArgs(args: string[]): RelayOptions {
     metricsPort: v["metrics-port"] === undefined
       ? undefined
       : parsePort(v["metrics-port"], "--metrics-port"),
-    coverRate: v["cover-rate"] === undefined
-      ? 0
-      : parseRate(v["cover-rate"], "--cover-rate", 10_000),
+    verbose: v.verbose ?? false,
     limits: {
       maxReservations: count(
         v["max-reservations"],
@@ -137,7 +149,106 @@ export function parseRelayArgs(args: string[]): RelayOptions {
   };
 }
 
-/** Runs `altnet relay`. */
-export function run(_options: RelayOptions): Promise<number> {
-  notAvailableYet("relay", "the UDP relay (issue: connectivity)");
+/** Runs `altnet relay` until SIGINT or SIGTERM. */
+export async function run(options: RelayOptions): Promise<number> {
+  const reporter = new Reporter(options.json, PROCESS_SINKS);
+  const { identity } = await loadCommandIdentity(options.identity, reporter);
+  let socket;
+  try {
+    socket = await openUdpSocket({
+      hostname: options.host,
+      port: options.port,
+    });
+  } catch (error) {
+    throw new UserError(
+      `Cannot listen on UDP ${options.host}:${options.port}: ${
+        (error as Error).message
+      }`,
+      { hint: "choose another --port, or stop the program using it" },
+    );
+  }
+  const core = new RelayCore({
+    staticKeyPair: {
+      publicKey: identity.noisePublicKey,
+      privateKey: identity.noisePrivateKey,
+    },
+    limits: options.limits,
+  });
+  const controller = new AbortController();
+  const onSignal = () => controller.abort();
+  Deno.addSignalListener("SIGINT", onSignal);
+  Deno.addSignalListener("SIGTERM", onSignal);
+  let metrics: Deno.HttpServer<Deno.NetAddr> | undefined;
+  if (options.metricsPort !== undefined) {
+    metrics = Deno.serve(
+      {
+        hostname: options.host,
+        port: options.metricsPort,
+        onListen: () => {},
+      },
+      (request) =>
+        new URL(request.url).pathname === "/metrics"
+          ? new Response(formatPrometheus(core.snapshot()), {
+            headers: { "content-type": "text/plain; version=0.0.4" },
+          })
+          : new Response("Not found: try /metrics\n", { status: 404 }),
+    );
+  }
+  const print = fingerprint(identity.noisePublicKey);
+  reporter.event(
+    "ready",
+    {
+      address: socket.local.address,
+      port: socket.local.port,
+      fingerprint: print,
+      key: identity.noisePublicKey.toBase64(),
+      ...(metrics ? { metricsPort: metrics.addr.port } : {}),
+    },
+    `altnet relay listening on UDP ${socket.local.address}:${socket.local.port}, fingerprint ${print}\n  relay key: ${identity.noisePublicKey.toBase64()}${
+      metrics
+        ? `\n  metrics: http://${options.host}:${metrics.addr.port}/metrics`
+        : ""
+    }`,
+  );
+  try {
+    await runRelay(socket, core, {
+      signal: controller.signal,
+      onEvent: (event) => logEvent(reporter, event, options.verbose),
+      onStats: (snapshot) =>
+        reporter.event(
+          "stats",
+          {
+            uptimeMs: Math.round(snapshot.uptimeMs),
+            peers: snapshot.peers,
+            reservations: snapshot.reservations,
+            circuits: snapshot.circuits,
+            bytesRelayed: snapshot.counters.bytesRelayed,
+            dropped: snapshot.counters.dropped,
+          },
+          formatStatsLine(snapshot),
+        ),
+    });
+  } finally {
+    Deno.removeSignalListener("SIGINT", onSignal);
+    Deno.removeSignalListener("SIGTERM", onSignal);
+    await metrics?.shutdown();
+  }
+  reporter.event("done", {}, "altnet relay stopped");
+  return 0;
+}
+
+/** One line per event; peer ids and names only when verbose. */
+function logEvent(reporter: Reporter, event: RelayEvent, verbose: boolean) {
+  const { type, ...rest } = event;
+  const fields: Record<string, unknown> = verbose ? rest : {};
+  if (!verbose) {
+    if ("reason" in rest) fields.reason = rest.reason;
+    if ("limit" in rest) fields.limit = rest.limit;
+    if ("request" in rest) fields.request = rest.request;
+    if ("bytes" in rest) fields.bytes = rest.bytes;
+  }
+  const detail = Object.entries(fields)
+    .map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(",") : v}`)
+    .join(" ");
+  reporter.event(type, fields, `${type}${detail ? ` ${detail}` : ""}`);
 }
