@@ -1,7 +1,7 @@
 /**
  * X25519 and X448 through the runtime's native `node:crypto`. Measured in
- * Deno 2.9 against the pure-JavaScript functions: X25519 DH about 6.5 times
- * faster (10.4k/s vs 1.6k/s) and public keys 9 times; X448 DH 2.4 times.
+ * Deno 2.9 against the pure-JavaScript functions: X25519 DH about 7–9 times
+ * faster (bench/crypto.ts) and public keys 9 times; X448 DH 2.4 times.
  *
  * @module
  */

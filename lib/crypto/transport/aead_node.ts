@@ -13,8 +13,8 @@ const ALGORITHM = "chacha20-poly1305";
 const OPTIONS = { authTagLength: TAG_SIZE } as const;
 
 /**
- * {@linkcode Aead} backed by `node:crypto`. About ten times faster than the
- * pure-JavaScript cipher on bulk data.
+ * {@linkcode Aead} backed by `node:crypto`: 3.5–4× faster than the
+ * pure-JavaScript cipher at datagram size and 8–9× on bulk data.
  *
  * Not guaranteed: the key is copied into a native cipher context for each
  * call; we cannot wipe those copies ourselves and rely on the native side to

@@ -1,0 +1,429 @@
+/**
+ * One end-to-end connection with another peer, sans-I/O: the Noise session
+ * (IK when the peer's key is pinned, XX on first contact), its rekeys, the
+ * choice between relay and direct path, and the streams it carries.
+ *
+ * Output datagrams are either `{ via: "relay" }` (the caller wraps them in a
+ * `FORWARD` on the circuit) or `{ via: "direct", to }`.
+ *
+ * @module
+ */
+
+import type { KeyPair } from "../crypto/noise/mod.ts";
+import { KeyRing } from "../crypto/transport/mod.ts";
+import {
+  type EstablishedSession,
+  HandshakeInitiator,
+  InitReplayGuard,
+  type PendingResponder,
+  respondToInit,
+  sealMessage,
+  sealTransport,
+} from "../session/mod.ts";
+import {
+  decodeMessage,
+  decodePacket,
+  decodeTransport,
+  type Endpoint,
+  type HandshakeInitPacket,
+  type Message,
+  MessageKind,
+  type Packet,
+  PacketType,
+  type StreamAckMessage,
+  type StreamDataMessage,
+  Suite,
+} from "../wire/mod.ts";
+import { type CurrentPath, PathManager } from "./path_manager.ts";
+
+/** Retry an unanswered handshake after this long. */
+export const HANDSHAKE_RETRY_MS = 2_000;
+/** Give up a handshake after this many attempts. */
+export const HANDSHAKE_ATTEMPTS = 8;
+/** XX handshakes waiting for their third message, at most. */
+const MAX_PENDING_HANDSHAKES = 8;
+
+/** What a stream multiplexer offers the connection. */
+export interface StreamMux {
+  receive(message: StreamDataMessage | StreamAckMessage, now: number): void;
+  pollTransmit(now: number): Message | undefined;
+  nextTimeout(): number | undefined;
+  onTimeout(now: number): void;
+  onPathChange(now: number): void;
+}
+
+/** A datagram the connection wants sent. */
+export type ConnectionOutgoing =
+  | { via: "relay"; data: Uint8Array }
+  | { via: "direct"; to: Endpoint; data: Uint8Array };
+
+/** What the connection tells its owner. */
+export type ConnectionEvent =
+  | { type: "established"; remoteStatic: Uint8Array; rekey: boolean }
+  | { type: "path"; path: CurrentPath; reason: string }
+  | { type: "failed"; reason: string };
+
+/** Options of {@linkcode PeerConnection}. */
+export interface PeerConnectionOptions {
+  staticKeyPair: KeyPair;
+  /** The pinned key of the peer, if any (IK); undefined means XX. */
+  pinnedKey?: Uint8Array;
+  /** Whether we start the handshake (the side that asked for rendezvous). */
+  initiator: boolean;
+  /** The streams this connection carries. */
+  streams: StreamMux;
+  now?: () => number;
+  wallClock?: () => number;
+  randomBytes?: (bytes: Uint8Array) => Uint8Array;
+}
+
+/** One end-to-end connection. */
+export class PeerConnection {
+  readonly paths: PathManager;
+  readonly #options: PeerConnectionOptions;
+  readonly #now: () => number;
+  readonly #randomBytes: (bytes: Uint8Array) => Uint8Array;
+  readonly #ring: KeyRing;
+  readonly #guard = new InitReplayGuard({ capacity: 4 });
+  readonly #outbox: ConnectionOutgoing[] = [];
+  readonly #events: ConnectionEvent[] = [];
+  readonly #pending = new Map<number, PendingResponder>();
+  #handshake: HandshakeInitiator | undefined;
+  #handshakeAttempts = 0;
+  #handshakeRetryAt: number | undefined;
+  #remoteStatic: Uint8Array | undefined;
+  #relayAvailable = true;
+  #closed = false;
+
+  constructor(options: PeerConnectionOptions) {
+    this.#options = options;
+    this.#now = options.now ?? (() => performance.now());
+    this.#randomBytes = options.randomBytes ??
+      ((bytes) => crypto.getRandomValues(bytes));
+    this.#ring = new KeyRing({ now: this.#now });
+    this.#remoteStatic = options.pinnedKey;
+    this.paths = new PathManager({
+      randomId: () =>
+        new DataView(this.#randomBytes(new Uint8Array(8)).buffer)
+          .getBigUint64(0),
+    });
+  }
+
+  /** The peer's authenticated static key, once a handshake completed. */
+  get remoteStatic(): Uint8Array | undefined {
+    return this.#ring.current ? this.#remoteStatic : undefined;
+  }
+
+  /** Whether a session can carry data now. */
+  get established(): boolean {
+    return this.#ring.sendingSession(this.#now()) !== undefined;
+  }
+
+  /** Starts the handshake if we are the initiator. */
+  start(now: number = this.#now()): void {
+    if (this.#options.initiator) this.#beginHandshake(now);
+  }
+
+  /** Whether the relay circuit can carry packets. */
+  setRelayAvailable(available: boolean): void {
+    this.#relayAvailable = available;
+  }
+
+  /**
+   * A datagram for this connection: `via` says whether it came inside a
+   * `FORWARD` from the relay or directly from `from`. Never throws on its
+   * bytes; returns false when it was not ours or not valid.
+   */
+  receive(
+    data: Uint8Array,
+    source: { via: "relay" } | { via: "direct"; from: Endpoint },
+    now: number = this.#now(),
+  ): boolean {
+    if (this.#closed) return false;
+    const decoded = decodePacket(data);
+    if (!decoded.ok) return false;
+    const packet = decoded.value;
+    switch (packet.type) {
+      case PacketType.HANDSHAKE_INIT:
+        return this.#onInit(packet, source);
+      case PacketType.HANDSHAKE_REPLY:
+        return this.#onReply(packet, source, now);
+      case PacketType.TRANSPORT:
+        return this.#onTransport(data, source, now);
+      default:
+        return false;
+    }
+  }
+
+  /** The next datagram to send. */
+  pollTransmit(now: number = this.#now()): ConnectionOutgoing | undefined {
+    if (this.#outbox.length === 0) this.#pullStreams(now);
+    return this.#outbox.shift();
+  }
+
+  /** The next event. */
+  pollEvent(): ConnectionEvent | undefined {
+    return this.#events.shift();
+  }
+
+  /** When {@linkcode onTimeout} should run next. */
+  nextTimeout(): number | undefined {
+    const times = [
+      this.#handshakeRetryAt,
+      this.paths.nextTimeout(),
+      this.#options.streams.nextTimeout(),
+    ].filter((t): t is number => t !== undefined);
+    return times.length ? Math.min(...times) : undefined;
+  }
+
+  /** Runs due timers: handshake retries, probes, path liveness, rekeys. */
+  onTimeout(now: number = this.#now()): void {
+    if (this.#closed) return;
+    if (this.#handshakeRetryAt !== undefined && now >= this.#handshakeRetryAt) {
+      this.#beginHandshake(now);
+    }
+    const session = this.#ring.sendingSession(now);
+    if (session) {
+      for (const probe of this.paths.poll(now)) {
+        this.#outbox.push({
+          via: "direct",
+          to: probe.to,
+          data: sealMessage(session, {
+            kind: MessageKind.PATH_PROBE,
+            probeId: probe.probeId,
+          }, now),
+        });
+      }
+      this.#reportPathChanges(now);
+      if (
+        session.isInitiator && session.needsRekey(now) && !this.#handshake
+      ) {
+        this.#handshakeAttempts = 0;
+        this.#beginHandshake(now);
+      }
+    }
+    this.#ring.expire(now);
+    this.#options.streams.onTimeout(now);
+  }
+
+  /** Forgets all keys. */
+  close(): void {
+    this.#closed = true;
+    this.#ring.destroy();
+    this.#handshake?.destroy();
+    for (const pending of this.#pending.values()) pending.destroy();
+  }
+
+  // --- handshakes -------------------------------------------------------
+
+  #beginHandshake(now: number) {
+    if (this.#handshakeAttempts >= HANDSHAKE_ATTEMPTS) {
+      this.#handshakeRetryAt = undefined;
+      this.#events.push({
+        type: "failed",
+        reason: `no answer to ${HANDSHAKE_ATTEMPTS} handshake attempts`,
+      });
+      return;
+    }
+    this.#handshakeAttempts++;
+    this.#handshake?.destroy();
+    const known = this.#remoteStatic;
+    this.#handshake = new HandshakeInitiator({
+      suite: known ? Suite.IK : Suite.XX,
+      staticKeyPair: this.#options.staticKeyPair,
+      remoteStatic: known,
+      senderIndex: this.#freshIndex(),
+      now: this.#now,
+      wallClock: this.#options.wallClock,
+      randomBytes: this.#randomBytes,
+    });
+    this.#sendHandshake(this.#handshake.packet);
+    this.#handshakeRetryAt = now + HANDSHAKE_RETRY_MS;
+  }
+
+  #onInit(
+    init: HandshakeInitPacket,
+    source: { via: "relay" } | { via: "direct"; from: Endpoint },
+  ): boolean {
+    // Handshakes come through the relay (which proved the sender's
+    // address), or directly from the validated direct endpoint.
+    if (source.via === "direct" && !this.#isDirectEndpoint(source.from)) {
+      return false;
+    }
+    if (init.suite !== Suite.IK && init.suite !== Suite.XX) return false;
+    const answer = respondToInit(init, {
+      staticKeyPair: this.#options.staticKeyPair,
+      senderIndex: this.#freshIndex(),
+      now: this.#now,
+      randomBytes: this.#randomBytes,
+    });
+    if (!answer.ok) return false;
+    if (answer.established) {
+      const { established } = answer;
+      if (
+        established.timestamp === undefined ||
+        !this.#guard.accept(established.remoteStatic!, established.timestamp)
+      ) {
+        established.session.destroy();
+        return false;
+      }
+      this.#install(established);
+    } else if (answer.pending) {
+      if (this.#pending.size >= MAX_PENDING_HANDSHAKES) {
+        answer.pending.destroy();
+        return false;
+      }
+      this.#pending.set(answer.pending.localIndex, answer.pending);
+    }
+    this.#sendHandshake(answer.replyPacket, source);
+    return true;
+  }
+
+  #onReply(
+    reply: Extract<Packet, { type: typeof PacketType.HANDSHAKE_REPLY }>,
+    source: { via: "relay" } | { via: "direct"; from: Endpoint },
+    now: number,
+  ): boolean {
+    const pending = this.#pending.get(reply.receiverIndex);
+    if (pending) {
+      const result = pending.receiveFinal(reply, now);
+      if (!result.ok) return false;
+      this.#pending.delete(reply.receiverIndex);
+      this.#install(result.established);
+      return true;
+    }
+    const handshake = this.#handshake;
+    if (!handshake || handshake.senderIndex !== reply.receiverIndex) {
+      return false;
+    }
+    const result = handshake.receiveReply(reply, now);
+    if (!result.ok) return false;
+    this.#handshake = undefined;
+    this.#handshakeRetryAt = undefined;
+    if (result.finalPacket) this.#sendHandshake(result.finalPacket, source);
+    this.#install(result.established);
+    // Confirm the session to the responder at once (WireGuard's rule).
+    const session = this.#ring.sendingSession(now);
+    if (session) this.#send(sealTransport(session, new Uint8Array(0), now));
+    return true;
+  }
+
+  #install(established: EstablishedSession) {
+    const rekey = this.#ring.current !== undefined ||
+      this.#ring.next !== undefined;
+    this.#remoteStatic = established.remoteStatic;
+    this.#ring.install(established.session);
+    this.#events.push({
+      type: "established",
+      remoteStatic: established.remoteStatic!,
+      rekey,
+    });
+  }
+
+  #sendHandshake(
+    data: Uint8Array,
+    source?: { via: "relay" } | { via: "direct"; from: Endpoint },
+  ) {
+    if (source?.via === "direct") {
+      this.#outbox.push({ via: "direct", to: source.from, data });
+    } else if (source?.via === "relay" || this.#relayAvailable) {
+      this.#outbox.push({ via: "relay", data });
+    } else {
+      this.#send(data);
+    }
+  }
+
+  // --- data -------------------------------------------------------------
+
+  #onTransport(
+    data: Uint8Array,
+    source: { via: "relay" } | { via: "direct"; from: Endpoint },
+    now: number,
+  ): boolean {
+    const view = decodeTransport(data);
+    if (!view.ok) return false;
+    const opened = this.#ring.open({
+      receiverIndex: view.value.receiverIndex,
+      counter: view.value.counter,
+      ciphertext: view.value.ciphertext,
+      ad: view.value.header,
+    }, now);
+    if (!opened.ok) return false;
+    if (source.via === "direct") this.paths.onDirectReceive(source.from, now);
+    if (opened.plaintext.length === 0) return true;
+    const message = decodeMessage(opened.plaintext);
+    if (!message.ok) return true;
+    const m = message.value;
+    switch (m.kind) {
+      case MessageKind.PATH_PROBE:
+        // Answer on the path it came by: only a direct probe proves a
+        // direct round trip.
+        if (source.via === "direct") {
+          this.#outbox.push({
+            via: "direct",
+            to: source.from,
+            data: sealMessage(opened.session, {
+              kind: MessageKind.PATH_PROBE_ACK,
+              probeId: m.probeId,
+              observed: source.from,
+            }, now),
+          });
+        }
+        break;
+      case MessageKind.PATH_PROBE_ACK:
+        if (source.via === "direct") {
+          this.paths.onProbeAck(m.probeId, source.from, now);
+          this.#reportPathChanges(now);
+        }
+        break;
+      case MessageKind.STREAM_DATA:
+      case MessageKind.STREAM_ACK:
+        this.#options.streams.receive(m, now);
+        break;
+    }
+    return true;
+  }
+
+  #pullStreams(now: number) {
+    const session = this.#ring.sendingSession(now);
+    if (!session) return;
+    for (let i = 0; i < 64; i++) {
+      const message = this.#options.streams.pollTransmit(now);
+      if (!message) return;
+      this.#send(sealMessage(session, message, now));
+    }
+  }
+
+  /** Sends on the current path: direct when proven, else the relay. */
+  #send(data: Uint8Array) {
+    const path = this.paths.path;
+    if (path.via === "direct") {
+      this.#outbox.push({ via: "direct", to: path.endpoint, data });
+    } else {
+      this.#outbox.push({ via: "relay", data });
+    }
+  }
+
+  #reportPathChanges(now: number) {
+    const changes = this.paths.takeChanges();
+    if (changes.length > 0) this.#options.streams.onPathChange(now);
+    for (const change of changes) {
+      this.#events.push({
+        type: "path",
+        path: change.path,
+        reason: change.reason,
+      });
+    }
+  }
+
+  #isDirectEndpoint(from: Endpoint): boolean {
+    const path = this.paths.path;
+    return path.via === "direct" && path.endpoint.address === from.address &&
+      path.endpoint.port === from.port;
+  }
+
+  #freshIndex(): number {
+    return new DataView(this.#randomBytes(new Uint8Array(4)).buffer)
+      .getUint32(0);
+  }
+}
