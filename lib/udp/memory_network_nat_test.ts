@@ -1,0 +1,368 @@
+import assert from "node:assert/strict";
+import type { Endpoint } from "../wire/mod.ts";
+import type { Datagram, DatagramSocket } from "./datagram_socket.ts";
+import { createMemoryNetwork, type MemoryNat } from "./memory_network.ts";
+import { NAT_PRESETS, type NatBehaviourOptions } from "./nat_behaviour.ts";
+
+const bytes = (...values: number[]) => new Uint8Array(values);
+
+/** Starts reading `socket` into an array until it closes. */
+function inbox(socket: DatagramSocket): Datagram[] {
+  const got: Datagram[] = [];
+  (async () => {
+    for (let d; (d = await socket.receive()) !== undefined;) got.push(d);
+  })();
+  return got;
+}
+
+/**
+ * A host at 10.0.0.2:5000 behind a NAT at 203.0.113.1, probed from two
+ * servers on the internet: 198.51.100.1 (ports 3478 and 3479) and
+ * 198.51.100.2 (port 3478). Every internet hop takes 10 ms.
+ */
+async function natLab(behaviour: NatBehaviourOptions, seed = 1) {
+  const network = createMemoryNetwork({ seed });
+  const clock = network.scheduler;
+  network.setLink({ delayMs: 10 });
+  const nat = network.addNat({ publicAddress: "203.0.113.1", ...behaviour });
+  const host = await network.addHost("10.0.0.2", { behind: nat })
+    .openSocket(5000);
+  const first = network.addHost("198.51.100.1");
+  const second = network.addHost("198.51.100.2");
+  const probes = {
+    one: await first.openSocket(3478),
+    oneOtherPort: await first.openSocket(3479),
+    two: await second.openSocket(3478),
+  };
+  const inboxes = new Map<DatagramSocket, Datagram[]>();
+  for (const socket of [host, ...Object.values(probes)]) {
+    inboxes.set(socket, inbox(socket));
+  }
+  return {
+    network,
+    clock,
+    nat,
+    host,
+    probes,
+    /** The host sends to `probe`; the source address `probe` sees. */
+    async mappedTo(probe: DatagramSocket): Promise<Endpoint | undefined> {
+      const got = inboxes.get(probe)!;
+      const before = got.length;
+      await host.send(bytes(1), probe.local);
+      await clock.runAll();
+      return got[before]?.from;
+    },
+    /** `probe` sends to `target`; whether the host receives it. */
+    async reaches(probe: DatagramSocket, target: Endpoint): Promise<boolean> {
+      const got = inboxes.get(host)!;
+      const before = got.length;
+      await probe.send(bytes(2), target);
+      await clock.runAll();
+      return got.length > before;
+    },
+  };
+}
+
+Deno.test("full cone: one public port for all, and anyone may send in", async () => {
+  const lab = await natLab(NAT_PRESETS.fullCone);
+  const mapped = await lab.mappedTo(lab.probes.one);
+  assert.deepEqual(mapped, { address: "203.0.113.1", port: 5000 });
+  assert.ok(await lab.reaches(lab.probes.two, mapped!));
+  assert.ok(await lab.reaches(lab.probes.oneOtherPort, mapped!));
+  assert.deepEqual(await lab.mappedTo(lab.probes.two), mapped);
+});
+
+Deno.test("restricted cone: only addresses the host sent to may send in", async () => {
+  const lab = await natLab(NAT_PRESETS.restrictedCone);
+  const mapped = (await lab.mappedTo(lab.probes.one))!;
+  assert.ok(await lab.reaches(lab.probes.oneOtherPort, mapped));
+  assert.equal(await lab.reaches(lab.probes.two, mapped), false);
+  assert.equal(lab.network.stats.dropped["nat-filtered"], 1);
+  assert.deepEqual(await lab.mappedTo(lab.probes.two), mapped);
+  assert.ok(await lab.reaches(lab.probes.two, mapped));
+});
+
+Deno.test("port restricted cone: only endpoints the host sent to may send in", async () => {
+  const lab = await natLab(NAT_PRESETS.portRestrictedCone);
+  const mapped = (await lab.mappedTo(lab.probes.one))!;
+  assert.ok(await lab.reaches(lab.probes.one, mapped));
+  assert.equal(await lab.reaches(lab.probes.oneOtherPort, mapped), false);
+  assert.equal(await lab.reaches(lab.probes.two, mapped), false);
+  assert.deepEqual(await lab.mappedTo(lab.probes.two), mapped);
+});
+
+Deno.test("symmetric: a new public port per destination endpoint", async () => {
+  const lab = await natLab(NAT_PRESETS.symmetric);
+  const toOne = (await lab.mappedTo(lab.probes.one))!;
+  const toOther = (await lab.mappedTo(lab.probes.oneOtherPort))!;
+  const toTwo = (await lab.mappedTo(lab.probes.two))!;
+  const ports = new Set([toOne.port, toOther.port, toTwo.port]);
+  assert.equal(ports.size, 3);
+  for (const port of ports) assert.ok(port >= 1024 && port <= 65535);
+  assert.ok(await lab.reaches(lab.probes.one, toOne));
+  // What one server learned is useless to the other.
+  assert.equal(await lab.reaches(lab.probes.two, toOne), false);
+  // Same seed, same ports.
+  const again = await natLab(NAT_PRESETS.symmetric);
+  assert.deepEqual(await again.mappedTo(again.probes.one), toOne);
+});
+
+Deno.test("address-dependent mapping: one port per destination address", async () => {
+  const lab = await natLab({
+    mapping: "address-dependent",
+    filtering: "address-dependent",
+  });
+  const toOne = (await lab.mappedTo(lab.probes.one))!;
+  assert.deepEqual(await lab.mappedTo(lab.probes.oneOtherPort), toOne);
+  assert.notDeepEqual(await lab.mappedTo(lab.probes.two), toOne);
+});
+
+Deno.test("a preserved port already taken by another host is not reused", async () => {
+  const lab = await natLab(NAT_PRESETS.fullCone);
+  const other = await lab.network.addHost("10.0.0.3", { behind: lab.nat })
+    .openSocket(5000);
+  const got = inbox(lab.probes.one);
+  await lab.mappedTo(lab.probes.one);
+  await other.send(bytes(1), lab.probes.one.local);
+  await lab.clock.runAll();
+  assert.equal(got.at(-1)!.from.address, "203.0.113.1");
+  assert.notEqual(got.at(-1)!.from.port, 5000);
+});
+
+Deno.test("a mapping expires after the timeout with no outbound traffic", async () => {
+  const lab = await natLab({
+    ...NAT_PRESETS.fullCone,
+    mappingTimeoutMs: 30_000,
+  });
+  const { clock, probes } = lab;
+  const advanceTo = (at: number) => clock.advance(at - clock.now());
+  const mapped = (await lab.mappedTo(probes.one))!; // mapping made at 0
+  // Inbound packets do not refresh it: arriving at 29 990 is in time…
+  await advanceTo(10_000);
+  assert.ok(await lab.reaches(probes.one, mapped));
+  await advanceTo(29_980);
+  assert.ok(await lab.reaches(probes.one, mapped));
+  // …arriving at 30 010 is too late.
+  await advanceTo(30_000);
+  assert.equal(await lab.reaches(probes.one, mapped), false);
+  assert.equal(lab.network.stats.dropped["nat-no-mapping"], 1);
+  assert.deepEqual(lab.nat.mappings(), []);
+  // Sending again makes a fresh mapping.
+  assert.deepEqual(await lab.mappedTo(probes.one), mapped);
+  assert.ok(await lab.reaches(probes.two, mapped));
+});
+
+Deno.test("outbound traffic refreshes a mapping", async () => {
+  const lab = await natLab(NAT_PRESETS.portRestrictedCone);
+  const { clock, probes } = lab;
+  const advanceTo = (at: number) => clock.advance(at - clock.now());
+  const mapped = (await lab.mappedTo(probes.one))!;
+  await advanceTo(20_000);
+  await lab.mappedTo(probes.one);
+  assert.deepEqual(lab.nat.mappings(), [{
+    internal: { address: "10.0.0.2", port: 5000 },
+    publicPort: 5000,
+    expiresAtMs: 50_000,
+  }]);
+  await advanceTo(45_000);
+  assert.ok(await lab.reaches(probes.one, mapped));
+});
+
+Deno.test("a NAT reboot forgets its mappings", async () => {
+  const lab = await natLab(NAT_PRESETS.fullCone);
+  const mapped = (await lab.mappedTo(lab.probes.one))!;
+  lab.nat.clearMappings();
+  assert.equal(await lab.reaches(lab.probes.one, mapped), false);
+});
+
+async function hairpinLab(hairpinning: boolean) {
+  const network = createMemoryNetwork();
+  const clock = network.scheduler;
+  const nat = network.addNat({
+    publicAddress: "203.0.113.1",
+    ...NAT_PRESETS.fullCone,
+    hairpinning,
+  });
+  const a = await network.addHost("10.0.0.2", { behind: nat }).openSocket(
+    4000,
+  );
+  const b = await network.addHost("10.0.0.3", { behind: nat }).openSocket(
+    5000,
+  );
+  const server = await network.addHost("198.51.100.1").openSocket(3478);
+  await a.send(bytes(1), server.local);
+  await b.send(bytes(1), server.local);
+  await clock.runAll();
+  const got = inbox(a);
+  await b.send(bytes(9), { address: "203.0.113.1", port: 4000 });
+  await clock.runAll();
+  return { network, got };
+}
+
+Deno.test("hairpinning lets hosts behind one NAT meet at their public endpoints", async () => {
+  const { got } = await hairpinLab(true);
+  assert.equal(got.length, 1);
+  // RFC 4787 REQ-9: the source is the sender's public endpoint.
+  assert.deepEqual(got[0].from, { address: "203.0.113.1", port: 5000 });
+});
+
+Deno.test("without hairpinning a packet to the own public address is dropped", async () => {
+  const { got, network } = await hairpinLab(false);
+  assert.equal(got.length, 0);
+  assert.equal(network.stats.dropped["hairpin-disabled"], 1);
+});
+
+Deno.test("hosts on one private side talk directly, unseen from outside", async () => {
+  const network = createMemoryNetwork();
+  const nat = network.addNat({
+    publicAddress: "203.0.113.1",
+    ...NAT_PRESETS.symmetric,
+  });
+  const a = await network.addHost("10.0.0.2", { behind: nat }).openSocket(1);
+  const b = await network.addHost("10.0.0.3", { behind: nat }).openSocket(2);
+  const outsider = await network.addHost("198.51.100.1").openSocket(3);
+  await a.send(bytes(1), b.local);
+  await outsider.send(bytes(1), b.local);
+  await network.scheduler.runAll();
+  assert.deepEqual((await b.receive())!.from, a.local);
+  assert.equal(network.stats.dropped["no-route"], 1);
+  assert.deepEqual(nat.mappings(), []);
+});
+
+Deno.test("nested NATs translate twice and the reply finds its way back", async () => {
+  const network = createMemoryNetwork();
+  const clock = network.scheduler;
+  const carrier = network.addNat({
+    publicAddress: "203.0.113.50",
+    ...NAT_PRESETS.portRestrictedCone,
+    portAllocation: "sequential",
+  });
+  const home = network.addNat({
+    publicAddress: "100.64.0.7",
+    behind: carrier,
+    ...NAT_PRESETS.portRestrictedCone,
+  });
+  assert.equal(home.behind, carrier);
+  const host = network.addHost("192.168.1.2", { behind: home });
+  assert.equal(host.behind, home);
+  const socket = await host.openSocket(5000);
+  const server = await network.addHost("198.51.100.1").openSocket(3478);
+  await socket.send(bytes(1), server.local);
+  await clock.runAll();
+  const seen = (await server.receive())!.from;
+  assert.equal(seen.address, "203.0.113.50");
+  assert.deepEqual(home.mappings()[0].publicPort, 5000);
+  assert.deepEqual(carrier.mappings()[0].internal, {
+    address: "100.64.0.7",
+    port: 5000,
+  });
+  await server.send(bytes(2), seen);
+  await clock.runAll();
+  assert.deepEqual(await socket.receive(), {
+    data: bytes(2),
+    from: server.local,
+  });
+});
+
+Deno.test("a host cannot sit behind a NAT of another network", () => {
+  const one = createMemoryNetwork();
+  const other = createMemoryNetwork();
+  const nat: MemoryNat = one.addNat({
+    publicAddress: "203.0.113.1",
+    ...NAT_PRESETS.fullCone,
+  });
+  assert.throws(() => other.addHost("10.0.0.2", { behind: nat }), TypeError);
+});
+
+/**
+ * Two peers, each at 192.168.1.2 behind its own NAT, learn their public
+ * endpoints from a reflector, then each sends a punch to the other's
+ * learned endpoint every 100 ms, A from time 0 and B from `staggerMs`.
+ * Internet hops take 25 ms. Resolves to whether each heard the other.
+ */
+async function holePunch(
+  natA: NatBehaviourOptions,
+  natB: NatBehaviourOptions,
+  options: { staggerMs?: number } = {},
+) {
+  const network = createMemoryNetwork({ seed: 2 });
+  const clock = network.scheduler;
+  network.setLink({ delayMs: 25 });
+  const nats = {
+    a: network.addNat({ publicAddress: "203.0.113.1", ...natA }),
+    b: network.addNat({ publicAddress: "198.51.100.1", ...natB }),
+  };
+  const a = await network.addHost("192.168.1.2", { behind: nats.a })
+    .openSocket(5000);
+  const b = await network.addHost("192.168.1.2", { behind: nats.b })
+    .openSocket(6000);
+  // The reflector answers each datagram with the source it saw.
+  const reflector = await network.addHost("192.0.2.100").openSocket(3478);
+  (async () => {
+    for (let d; (d = await reflector.receive()) !== undefined;) {
+      const seen = new TextEncoder().encode(JSON.stringify(d.from));
+      await reflector.send(seen, d.from);
+    }
+  })();
+  const inboxA = inbox(a), inboxB = inbox(b);
+  await a.send(bytes(0), reflector.local);
+  await b.send(bytes(0), reflector.local);
+  await clock.runUntil(() => inboxA.length === 1 && inboxB.length === 1);
+  const learned = (got: Datagram[]): Endpoint =>
+    JSON.parse(new TextDecoder().decode(got.shift()!.data));
+  const publicA = learned(inboxA), publicB = learned(inboxB);
+  const start = clock.now();
+  const punch = (from: DatagramSocket, to: Endpoint, at: number) => {
+    for (let i = 0; i < 30; i++) {
+      clock.setTimer(at + i * 100, () => void from.send(bytes(7), to));
+    }
+  };
+  punch(a, publicB, start);
+  punch(b, publicA, start + (options.staggerMs ?? 0));
+  const heard = (got: Datagram[], peer: Endpoint) =>
+    got.some((d) => d.from.address === peer.address);
+  const connected = await clock.runUntil(
+    () => heard(inboxA, publicB) && heard(inboxB, publicA),
+    { maxMs: 3000 },
+  );
+  return { connected, publicA, publicB, nats, stats: network.stats };
+}
+
+Deno.test("hole punching succeeds between endpoint-independent NATs", async () => {
+  for (
+    const nat of [NAT_PRESETS.fullCone, NAT_PRESETS.portRestrictedCone]
+  ) {
+    const result = await holePunch(nat, NAT_PRESETS.portRestrictedCone, {
+      staggerMs: 500,
+    });
+    assert.ok(result.connected, JSON.stringify(result.stats));
+    // A's early punches were refused until B's own punch opened the way.
+    assert.ok(result.stats.dropped["nat-filtered"] > 0);
+  }
+});
+
+Deno.test("hole punching fails when both NATs are symmetric", async () => {
+  const result = await holePunch(NAT_PRESETS.symmetric, NAT_PRESETS.symmetric);
+  assert.equal(result.connected, false);
+  assert.ok(result.stats.dropped["nat-filtered"] > 0);
+});
+
+Deno.test("the Linux conntrack quirk breaks a punch that starts on one side first", async () => {
+  const linux = NAT_PRESETS.linuxMasquerade;
+  // Both start together: each side's mapping exists before the other's
+  // packet arrives, so it works.
+  assert.ok((await holePunch(linux, linux)).connected);
+  // A starts first: its knock on B's port leaves a half-open entry, so B's
+  // punch towards A goes out from another port, which A's NAT refuses; A
+  // keeps knocking on the old port. Stuck for good.
+  const staggered = await holePunch(linux, linux, { staggerMs: 500 });
+  assert.equal(staggered.connected, false);
+  assert.deepEqual(staggered.publicB, { address: "198.51.100.1", port: 6000 });
+  const towardsA = staggered.nats.b.mappings().find((m) =>
+    m.remote?.address === "203.0.113.1"
+  );
+  assert.ok(towardsA !== undefined && towardsA.publicPort !== 6000);
+  // The same timing through port-restricted cones succeeds.
+  const cone = NAT_PRESETS.portRestrictedCone;
+  assert.ok((await holePunch(cone, cone, { staggerMs: 500 })).connected);
+});
