@@ -78,7 +78,10 @@ class LivePeer {
       await new Promise((r) => setTimeout(r, 10));
     }
     throw new Error(
-      `No ${type} event within ${ms} ms: ${JSON.stringify(this.events, (_, v) => typeof v === "bigint" ? v.toString() : v)}`,
+      `No ${type} event within ${ms} ms: ${
+        JSON.stringify(this.events, (_, v) =>
+          typeof v === "bigint" ? v.toString() : v)
+      }`,
     );
   }
 }
