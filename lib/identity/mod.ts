@@ -7,3 +7,4 @@
 export * from "./identity.ts";
 export * from "./fingerprint.ts";
 export * from "./store.ts";
+export * from "./trust_store.ts";

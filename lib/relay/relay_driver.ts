@@ -5,7 +5,12 @@
  * @module
  */
 
-import type { DatagramSocket } from "../udp/mod.ts";
+import {
+  type DatagramSocket,
+  realScheduler,
+  type Scheduler,
+  type TimerHandle,
+} from "../udp/mod.ts";
 import type { RelayCore, RelayEvent } from "./relay_core.ts";
 import type { RelaySnapshot } from "./stats.ts";
 
@@ -19,6 +24,8 @@ export interface RelayDriverOptions {
   statsIntervalMs?: number;
   /** Aborting stops the relay cleanly (peers are told, keys wiped). */
   signal?: AbortSignal;
+  /** Timers and clock; the core must use the same clock. */
+  scheduler?: Scheduler;
 }
 
 /**
@@ -36,47 +43,55 @@ export async function runRelay(
   core: RelayCore,
   options: RelayDriverOptions = {},
 ): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const flush = async () => {
+  const scheduler = options.scheduler ?? realScheduler;
+  const statsInterval = options.statsIntervalMs ?? 60_000;
+  let timer: TimerHandle | undefined;
+  let statsTimer: TimerHandle | undefined;
+  let stopped = false;
+  const flush = () => {
     for (let out; (out = core.pollTransmit());) {
-      try {
-        await socket.send(out.data, out.to);
-      } catch {
-        // An unroutable destination must not stop the relay; the peer
-        // times out like any other lost peer.
-      }
+      // An unroutable destination must not stop the relay; that peer
+      // times out like any other lost peer.
+      socket.send(out.data, out.to).catch(() => {});
     }
     for (let event; (event = core.pollEvent());) options.onEvent?.(event);
   };
   const arm = () => {
-    clearTimeout(timer);
-    const delay = Math.max(0, core.nextTimeout() - performance.now());
-    timer = setTimeout(async () => {
-      core.onTimeout(performance.now());
-      await flush();
+    if (stopped) return;
+    timer = scheduler.setTimer(core.nextTimeout(), () => {
+      core.onTimeout(scheduler.now());
+      flush();
       arm();
-    }, delay);
+    });
   };
-  const statsTimer = setInterval(
-    () => options.onStats?.(core.snapshot()),
-    options.statsIntervalMs ?? 60_000,
-  );
-  const stop = async () => {
-    core.shutdown();
-    await flush();
-    socket.close();
+  const armStats = () => {
+    statsTimer = scheduler.setTimer(scheduler.now() + statsInterval, () => {
+      options.onStats?.(core.snapshot(scheduler.now()));
+      armStats();
+    });
   };
-  options.signal?.addEventListener("abort", () => void stop(), { once: true });
+  const stop = () => {
+    if (stopped) return;
+    stopped = true;
+    core.shutdown(scheduler.now());
+    flush();
+    // Give the goodbyes a moment to leave before the socket closes.
+    scheduler.setTimer(scheduler.now() + 50, () => socket.close());
+  };
+  if (options.signal?.aborted) stop();
+  options.signal?.addEventListener("abort", stop, { once: true });
   arm();
+  armStats();
   try {
     for (;;) {
       const datagram = await socket.receive();
       if (!datagram) break;
-      core.receive(datagram.data, datagram.from);
-      await flush();
+      core.receive(datagram.data, datagram.from, scheduler.now());
+      flush();
     }
   } finally {
-    clearTimeout(timer);
-    clearInterval(statsTimer);
+    stopped = true;
+    if (timer !== undefined) scheduler.clearTimer(timer);
+    if (statsTimer !== undefined) scheduler.clearTimer(statsTimer);
   }
 }
