@@ -6,8 +6,13 @@
 
 import type { HostPort, PeerSpec } from "./flags.ts";
 import { parseFlags, parseName, parsePeerSpec, parsePort } from "./flags.ts";
-import { IDENTITY_FLAG, IDENTITY_HELP } from "./identity_option.ts";
-import { notAvailableYet } from "./not_available.ts";
+import {
+  IDENTITY_FLAG,
+  IDENTITY_HELP,
+  loadCommandIdentity,
+} from "./identity_option.ts";
+import { PROCESS_SINKS, Reporter } from "./output.ts";
+import { runChat } from "./chat_runner.ts";
 import {
   DIRECTORY_HELP,
   HOPS_HELP,
@@ -85,6 +90,8 @@ export function parseChatArgs(args: string[]): ChatOptions {
 }
 
 /** Runs `altnet chat`. */
-export function run(_options: ChatOptions): Promise<number> {
-  notAvailableYet("chat", "peer sessions and the relay (issue: connectivity)");
+export async function run(options: ChatOptions): Promise<number> {
+  const reporter = new Reporter(options.json, PROCESS_SINKS);
+  const loaded = await loadCommandIdentity(options.identity, reporter);
+  return await runChat(options, loaded, reporter);
 }

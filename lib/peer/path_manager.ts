@@ -170,13 +170,17 @@ export class PathManager {
     if (!probe) return;
     this.#probes.delete(probeId);
     const rttMs = now - probe.sentAt;
-    this.#lastDirectReceive = now;
-    if (
-      this.#path.via === "direct" && sameEndpoint(this.#path.endpoint, from)
-    ) {
-      this.#path = { via: "direct", endpoint: from, rttMs };
+    if (this.#path.via === "direct") {
+      // Already direct: refresh the path in use; an answer from another
+      // candidate is no reason to move (flapping between two working
+      // addresses would only confuse the streams).
+      if (sameEndpoint(this.#path.endpoint, from)) {
+        this.#lastDirectReceive = now;
+        this.#path = { via: "direct", endpoint: from, rttMs };
+      }
       return;
     }
+    this.#lastDirectReceive = now;
     this.#path = { via: "direct", endpoint: from, rttMs };
     this.#nextPunch = undefined;
     this.#punchUntil = undefined;

@@ -54,6 +54,11 @@ export interface PeerNodeOptions {
   /** Extra candidates to probe for a peer (address hints from the user). */
   hints?: (peer: string) => Endpoint[];
   onEvent: (event: PeerNodeEvent) => void;
+  /**
+   * Called on every pass of the driver, before it sends: the moment to read
+   * what the streams received and to write more.
+   */
+  onActivity?: () => void;
 }
 
 interface Link {
@@ -154,6 +159,7 @@ export class PeerNode {
     const now = this.#options.scheduler.now();
     for (let round = 0; round < 16; round++) {
       let moved = this.#drainRelayEvents(now);
+      this.#options.onActivity?.();
       for (const link of this.#links.values()) {
         for (let event; (event = link.connection.pollEvent());) {
           moved = true;

@@ -1,0 +1,357 @@
+/**
+ * `altnet chat` without its terminal: a {@linkcode PeerNode} talking to one
+ * peer over a {@linkcode ChatChannel}, with trust on first use of the peer's
+ * key. Input (lines to send) and output (events) are the caller's; the
+ * command wires them to stdin/stdout or a TTY.
+ *
+ * @module
+ */
+
+import type { KeyPair } from "../crypto/noise/mod.ts";
+import { fingerprint, type TrustStore } from "../identity/mod.ts";
+import type { CurrentPath } from "../peer/path_manager.ts";
+import { PeerNode, type PeerNodeEvent } from "../peer/peer_node.ts";
+import { StreamSet } from "../peer/stream_set.ts";
+import { describeRefusal } from "../relay/relay_core.ts";
+import type { DatagramSocket, Scheduler } from "../udp/mod.ts";
+import { type Endpoint, MessageKind, ReasonCode } from "../wire/mod.ts";
+import { CHAT_STREAM_ID, ChatChannel } from "./chat_channel.ts";
+
+/** What the chat shows; `cmd/chat.ts` prints these. */
+export type ChatEvent =
+  | { event: "registered"; observed: Endpoint; relayFingerprint: string }
+  | { event: "waiting"; peer: string; reason: string }
+  | {
+    event: "peer";
+    peer: string;
+    fingerprint: string;
+    trust: "new" | "match" | "accepted-new-key";
+  }
+  | {
+    event: "path";
+    via: "direct" | "relay";
+    reason: string;
+    rtt_ms?: number;
+    endpoint?: string;
+  }
+  | { event: "message"; from: string; text: string }
+  | { event: "delivered"; id: number }
+  | { event: "relay-key"; fingerprint: string; pinned: boolean }
+  | { event: "fatal"; message: string; hint?: string };
+
+/** Options of {@linkcode ChatApp}. */
+export interface ChatAppOptions {
+  socket: DatagramSocket;
+  scheduler: Scheduler;
+  staticKeyPair: KeyPair;
+  name: string;
+  relay: Endpoint;
+  /** Pinned keys of peers (`known_peers`). */
+  knownPeers: TrustStore;
+  /** Pinned keys of relays by `host:port` (`known_relays`). */
+  knownRelays?: TrustStore;
+  /** The label of the relay in `knownRelays`. */
+  relayLabel?: string;
+  peer: string;
+  /** Address hints for the peer (from `bob@host:port`). */
+  hints?: Endpoint[];
+  /** Our local candidates. */
+  candidates?: Endpoint[];
+  acceptNewKey?: boolean;
+  onEvent: (event: ChatEvent) => void;
+}
+
+/** How often to ask the relay again for a peer that is not there yet. */
+export const CONNECT_RETRY_MS = 2_000;
+
+/** A chat with one peer. */
+export class ChatApp {
+  readonly #options: ChatAppOptions;
+  readonly #node: PeerNode;
+  readonly #streams = new StreamSet();
+  readonly #channel: ChatChannel;
+  #connected = false;
+  #fatal: ChatEvent | undefined;
+  #retry: ReturnType<Scheduler["setTimer"]> | undefined;
+  #waiters: (() => void)[] = [];
+  #path: CurrentPath = { via: "relay" };
+  #peerKey: Uint8Array | undefined;
+  /** Key pinning in progress; `stop` waits for it. */
+  #saving: Promise<void>[] = [];
+  #sentCount = 0;
+
+  constructor(options: ChatAppOptions) {
+    this.#options = options;
+    this.#channel = new ChatChannel(this.#streams.get(CHAT_STREAM_ID));
+    const relayKey = options.relayLabel
+      ? options.knownRelays?.get(options.relayLabel)
+      : undefined;
+    this.#node = new PeerNode({
+      socket: options.socket,
+      scheduler: options.scheduler,
+      staticKeyPair: options.staticKeyPair,
+      name: options.name,
+      relay: options.relay,
+      relayKey,
+      candidates: options.candidates,
+      pinnedKey: (peer) =>
+        options.acceptNewKey ? undefined : options.knownPeers.get(peer),
+      createStreams: () => this.#streams,
+      hints: () => options.hints ?? [],
+      onEvent: (event) => void this.#onNodeEvent(event),
+      onActivity: () => this.#drain(),
+    });
+  }
+
+  /** Registers at the relay and starts looking for the peer. */
+  start(): void {
+    this.#node.start();
+  }
+
+  /** Whether the session with the peer is up. */
+  get connected(): boolean {
+    return this.#connected;
+  }
+
+  /** The current path. */
+  get path(): CurrentPath {
+    return this.#path;
+  }
+
+  /** The peer's fingerprint once connected. */
+  get peerFingerprint(): string | undefined {
+    return this.#peerKey ? fingerprint(this.#peerKey) : undefined;
+  }
+
+  /** Messages sent so far. */
+  get sentCount(): number {
+    return this.#sentCount;
+  }
+
+  /** Messages sent and not yet acknowledged. */
+  get pending(): number {
+    return this.#channel.pending;
+  }
+
+  /** The fatal error that stopped the chat, if any. */
+  get fatal(): ChatEvent | undefined {
+    return this.#fatal;
+  }
+
+  /** Queues a message; returns its id for the `delivered` event. */
+  send(text: string): number {
+    const id = this.#channel.send(text);
+    this.#sentCount++;
+    this.#node.pump();
+    return id;
+  }
+
+  /**
+   * Resolves when every sent message was acknowledged (true), or when
+   * `timeoutMs` passes or the chat failed (false).
+   */
+  waitUntilDelivered(timeoutMs: number): Promise<boolean> {
+    const { scheduler } = this.#options;
+    const deadline = scheduler.now() + timeoutMs;
+    return new Promise((resolve) => {
+      const check = () => {
+        if (this.#fatal) return resolve(false);
+        // Registered too: even with nothing to send, chat proves the relay
+        // answers before it reports success.
+        if (this.#channel.pending === 0 && this.#node.relayClient.registered) {
+          return resolve(true);
+        }
+        if (scheduler.now() >= deadline) return resolve(false);
+        this.#waiters.push(check);
+      };
+      scheduler.setTimer(deadline, () => this.#wake());
+      check();
+    });
+  }
+
+  /** Says goodbye to the relay and closes the socket. */
+  async stop(): Promise<void> {
+    if (this.#retry !== undefined) {
+      this.#options.scheduler.clearTimer(this.#retry);
+    }
+    await this.#node.stop();
+    await Promise.allSettled(this.#saving);
+    this.#wake();
+  }
+
+  #onNodeEvent(event: PeerNodeEvent) {
+    const { onEvent, peer } = this.#options;
+    switch (event.type) {
+      case "registered": {
+        const relayFingerprint = fingerprint(event.relayKey);
+        onEvent({
+          event: "registered",
+          observed: event.observed,
+          relayFingerprint,
+        });
+        this.#saving.push(this.#pinRelay(event.relayKey));
+        this.#connect();
+        break;
+      }
+      case "refused":
+        if (
+          event.request === MessageKind.CONNECT &&
+          event.reason === ReasonCode.PEER_NOT_FOUND
+        ) {
+          onEvent({
+            event: "waiting",
+            peer,
+            reason: `${peer} is not registered at the relay yet`,
+          });
+          this.#retry = this.#options.scheduler.setTimer(
+            this.#options.scheduler.now() + CONNECT_RETRY_MS,
+            () => this.#connect(),
+          );
+        } else {
+          this.#fail(
+            `The relay refused: ${
+              event.text || describeRefusal(event.reason, event.limit)
+            }`,
+            event.request === MessageKind.REGISTER
+              ? "choose another name, or another relay"
+              : "try again later, or another relay",
+          );
+        }
+        break;
+      case "relay-unreachable":
+        this.#fail(
+          `Cannot reach the relay at ${this.#options.relay.address}:${this.#options.relay.port}: no answer to ${event.attempts} handshakes`,
+          "check the address and that the relay is running",
+        );
+        break;
+      case "connecting": {
+        if (event.peer !== peer) break;
+        const verdict = this.#options.knownPeers.check(peer, event.peerKey);
+        if (verdict === "changed" && !this.#options.acceptNewKey) {
+          const pinned = this.#options.knownPeers.get(peer)!;
+          this.#fail(
+            `The key of ${peer} changed: pinned ${
+              fingerprint(pinned)
+            }, now offered ${fingerprint(event.peerKey)}`,
+            `if ${peer} really has a new key (check the fingerprint with them), run again with --accept-new-key`,
+          );
+        }
+        break;
+      }
+      case "established":
+        if (event.peer === peer) {
+          this.#saving.push(this.#onEstablished(event.remoteStatic));
+        }
+        break;
+      case "path":
+        if (event.peer !== peer) break;
+        this.#path = event.path;
+        onEvent({
+          event: "path",
+          via: event.path.via,
+          reason: event.reason,
+          ...(event.path.via === "direct"
+            ? {
+              rtt_ms: Math.round(event.path.rttMs),
+              endpoint:
+                `${event.path.endpoint.address}:${event.path.endpoint.port}`,
+            }
+            : {}),
+        });
+        break;
+      case "failed":
+        if (event.peer === peer) {
+          this.#fail(
+            `Cannot set up an encrypted session with ${peer}: ${event.reason}`,
+            "if you pinned an old key for this peer, check it with them",
+          );
+        }
+        break;
+      case "circuit-closed":
+        if (!this.#connected) {
+          this.#fail(`The relay closed the circuit to ${peer}`);
+        }
+        break;
+    }
+    this.#drain();
+  }
+
+  async #onEstablished(remoteStatic: Uint8Array) {
+    const { knownPeers, peer, acceptNewKey, onEvent } = this.#options;
+    const verdict = knownPeers.check(peer, remoteStatic);
+    if (verdict === "changed" && !acceptNewKey) {
+      return this.#fail(
+        `The key of ${peer} changed: now ${fingerprint(remoteStatic)}`,
+        `if ${peer} really has a new key, run again with --accept-new-key`,
+      );
+    }
+    const first = !this.#connected;
+    this.#connected = true;
+    this.#peerKey = remoteStatic;
+    if (first) {
+      onEvent({
+        event: "peer",
+        peer,
+        fingerprint: fingerprint(remoteStatic),
+        trust: verdict === "changed" ? "accepted-new-key" : verdict,
+      });
+      onEvent({
+        event: "path",
+        via: "relay",
+        reason: "the session starts over the relay while punching",
+      });
+    }
+    this.#node.pump();
+    if (verdict !== "match") {
+      try {
+        await knownPeers.pin(peer, remoteStatic);
+      } catch (error) {
+        this.#fail(
+          `Cannot save the key of ${peer}: ${(error as Error).message}`,
+          `check that ${knownPeers.path} is writable`,
+        );
+      }
+    }
+  }
+
+  async #pinRelay(relayKey: Uint8Array) {
+    const { knownRelays, relayLabel } = this.#options;
+    if (!knownRelays || !relayLabel) return;
+    const verdict = knownRelays.check(relayLabel, relayKey);
+    if (verdict === "new") await knownRelays.pin(relayLabel, relayKey);
+  }
+
+  #connect() {
+    this.#retry = undefined;
+    if (this.#fatal || this.#node.connection(this.#options.peer)) return;
+    this.#node.connect(this.#options.peer);
+  }
+
+  /** Hands received messages and receipts to the owner. */
+  #drain() {
+    for (const text of this.#channel.receive()) {
+      this.#options.onEvent({
+        event: "message",
+        from: this.#options.peer,
+        text,
+      });
+    }
+    for (const id of this.#channel.delivered()) {
+      this.#options.onEvent({ event: "delivered", id });
+    }
+    this.#channel.flush();
+    this.#wake();
+  }
+
+  #fail(message: string, hint?: string) {
+    if (this.#fatal) return;
+    this.#fatal = { event: "fatal", message, hint };
+    this.#options.onEvent(this.#fatal);
+    this.#wake();
+  }
+
+  #wake() {
+    const waiters = this.#waiters.splice(0);
+    for (const waiter of waiters) waiter();
+  }
+}

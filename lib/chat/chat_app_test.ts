@@ -1,0 +1,164 @@
+// Two chats through a relay on the in-memory network, in virtual time.
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { DH_25519, type KeyPair } from "../crypto/noise/mod.ts";
+import { TrustStore } from "../identity/mod.ts";
+import { DEFAULT_LIMITS, RelayCore, runRelay } from "../relay/mod.ts";
+import { createMemoryNetwork, NAT_PRESETS } from "../udp/mod.ts";
+import { ChatApp, type ChatEvent } from "./chat_app.ts";
+
+async function setup(options: { natB?: boolean } = {}) {
+  const dir = await Deno.makeTempDir({ prefix: "altnet-chat-" });
+  const network = createMemoryNetwork({ seed: 3 });
+  network.setLink({ delayMs: 15 });
+  const clock = network.scheduler;
+  const relaySocket = await network.addHost("203.0.113.1").openSocket(8000);
+  const core = new RelayCore({
+    staticKeyPair: DH_25519.generateKeyPair(),
+    limits: DEFAULT_LIMITS,
+    now: () => clock.now(),
+  });
+  const controller = new AbortController();
+  const relayDone = runRelay(relaySocket, core, {
+    scheduler: clock,
+    signal: controller.signal,
+  });
+  const natA = network.addNat({
+    publicAddress: "198.51.100.1",
+    ...NAT_PRESETS.portRestrictedCone,
+  });
+  const natB = network.addNat({
+    publicAddress: "198.51.100.2",
+    ...(options.natB === false
+      ? NAT_PRESETS.portRestrictedCone
+      : NAT_PRESETS.portRestrictedCone),
+  });
+  const hosts = {
+    alice: network.addHost("10.0.0.2", { behind: natA }),
+    bob: network.addHost("10.1.0.2", { behind: natB }),
+  };
+  const make = async (
+    name: "alice" | "bob",
+    peer: string,
+    keys: KeyPair,
+    extra: { acceptNewKey?: boolean } = {},
+  ) => {
+    const socket = await hosts[name].openSocket(name === "alice" ? 9001 : 9002);
+    const events: ChatEvent[] = [];
+    const app = new ChatApp({
+      socket,
+      scheduler: clock,
+      staticKeyPair: keys,
+      name,
+      relay: relaySocket.local,
+      knownPeers: await TrustStore.open(join(dir, name, "known_peers")),
+      knownRelays: await TrustStore.open(join(dir, name, "known_relays")),
+      relayLabel: "relay:8000",
+      peer,
+      candidates: [socket.local],
+      onEvent: (e) => events.push(e),
+      ...extra,
+    });
+    app.start();
+    return { app, events };
+  };
+  const stop = async (...apps: ChatApp[]) => {
+    for (const app of apps) await app.stop();
+    controller.abort();
+    await clock.advance(100);
+    await relayDone;
+    await Deno.remove(dir, { recursive: true });
+  };
+  return { clock, core, make, stop };
+}
+
+Deno.test("two chats exchange messages with receipts and go direct", async () => {
+  const t = await setup();
+  const aliceKeys = DH_25519.generateKeyPair();
+  const bobKeys = DH_25519.generateKeyPair();
+  const alice = await t.make("alice", "bob", aliceKeys);
+  // Bob starts 3 s later: alice waits for him.
+  await t.clock.advance(3_000);
+  assert.ok(alice.events.some((e) => e.event === "waiting"));
+  const bob = await t.make("bob", "alice", bobKeys);
+  const sent = alice.app.send("hello bob");
+  assert.ok(
+    await t.clock.runUntil(
+      () => bob.events.some((e) => e.event === "message"),
+      { maxMs: 10_000 },
+    ),
+  );
+  assert.deepEqual(bob.events.find((e) => e.event === "message"), {
+    event: "message",
+    from: "alice",
+    text: "hello bob",
+  });
+  assert.ok(
+    await t.clock.runUntil(
+      () => alice.events.some((e) => e.event === "delivered"),
+      { maxMs: 5_000 },
+    ),
+  );
+  assert.deepEqual(alice.events.find((e) => e.event === "delivered"), {
+    event: "delivered",
+    id: sent,
+  });
+  const peer = alice.events.find((e) => e.event === "peer");
+  assert.ok(peer && peer.event === "peer" && peer.trust === "new");
+  await t.clock.advance(6_000);
+  assert.equal(alice.app.path.via, "direct");
+  assert.ok(alice.events.some((e) => e.event === "path" && e.via === "direct"));
+  // Many messages, both ways, in order, once each.
+  const many = Array.from({ length: 50 }, (_, i) => `message ${i}`);
+  for (const text of many) bob.app.send(text);
+  await t.clock.runUntil(() => bob.app.pending === 0, { maxMs: 10_000 });
+  const got = alice.events.filter((e) => e.event === "message").map((e) =>
+    e.event === "message" ? e.text : ""
+  );
+  assert.deepEqual(got, many);
+  await t.stop(alice.app, bob.app);
+});
+
+Deno.test("a peer whose key changed is refused unless the new key is accepted", async () => {
+  const t = await setup();
+  const aliceKeys = DH_25519.generateKeyPair();
+  const alice = await t.make("alice", "bob", aliceKeys);
+  const bob = await t.make("bob", "alice", DH_25519.generateKeyPair());
+  assert.ok(
+    await t.clock.runUntil(() => alice.app.connected, { maxMs: 10_000 }),
+  );
+  await alice.app.stop();
+  await bob.app.stop();
+
+  // Bob comes back with another key: alice (same known_peers) refuses.
+  const alice2 = await t.make("alice", "bob", aliceKeys);
+  const bob2 = await t.make("bob", "alice", DH_25519.generateKeyPair());
+  assert.ok(
+    await t.clock.runUntil(() => alice2.app.fatal !== undefined, {
+      maxMs: 10_000,
+    }),
+  );
+  const fatal = alice2.app.fatal!;
+  assert.ok(
+    fatal.event === "fatal" && /key of bob changed/.test(fatal.message),
+  );
+  assert.ok(
+    fatal.event === "fatal" && /--accept-new-key/.test(fatal.hint ?? ""),
+  );
+  assert.equal(alice2.events.some((e) => e.event === "message"), false);
+  await alice2.app.stop();
+  await bob2.app.stop();
+
+  // With --accept-new-key the new key is pinned and the chat works.
+  const bobKeys3 = DH_25519.generateKeyPair();
+  const alice3 = await t.make("alice", "bob", aliceKeys, {
+    acceptNewKey: true,
+  });
+  const bob3 = await t.make("bob", "alice", bobKeys3);
+  assert.ok(
+    await t.clock.runUntil(() => alice3.app.connected, { maxMs: 10_000 }),
+  );
+  const peer = alice3.events.find((e) => e.event === "peer");
+  assert.ok(peer && peer.event === "peer" && peer.trust === "accepted-new-key");
+  await t.stop(alice3.app, bob3.app);
+});
