@@ -2,6 +2,7 @@
 // `altnet chat` processes without a TTY, stdin lines in, stdout lines out.
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { collectJsonLines as jsonLines } from "./json_lines_for_testing.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 
@@ -13,41 +14,6 @@ function altnet(args: string[], home: string) {
     stdout: "piped",
     stderr: "piped",
   }).spawn();
-}
-
-/** Collects a process's JSON lines in the background; `waitFor` polls them. */
-function jsonLines(child: Deno.ChildProcess) {
-  const events: Record<string, unknown>[] = [];
-  let ended = false;
-  const pump = (async () => {
-    let buffer = "";
-    for await (
-      const chunk of child.stdout.pipeThrough(new TextDecoderStream())
-    ) {
-      buffer += chunk;
-      const lines = buffer.split("\n");
-      buffer = lines.pop()!;
-      for (const line of lines) if (line.trim()) events.push(JSON.parse(line));
-    }
-    ended = true;
-  })();
-  const waitFor = async (
-    predicate: (e: Record<string, unknown>) => boolean,
-    ms = 15_000,
-  ) => {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const found = events.find(predicate);
-      if (found) return found;
-      if (ended || Date.now() > deadline) {
-        throw new Error(
-          `Not seen within ${ms} ms; events: ${JSON.stringify(events)}`,
-        );
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  };
-  return { events, waitFor, pump };
 }
 
 Deno.test("two chat processes talk through a relay process, then go direct", async () => {
