@@ -4,7 +4,8 @@
  * @module
  */
 
-import { runSessionDemo } from "../lib/demo/session_demo.ts";
+import { runNetworkDemo } from "../lib/demo/network_demo.ts";
+import { type DemoStep, runSessionDemo } from "../lib/demo/session_demo.ts";
 import { parseFlags } from "./flags.ts";
 import { PROCESS_SINKS, Reporter } from "./output.ts";
 import type { OutputSinks } from "./output.ts";
@@ -40,7 +41,6 @@ export function parseDemoArgs(args: string[]): DemoOptions {
 
 /** What the demo cannot show yet, in the order it will arrive. */
 const COMING = [
-  "relays, hole punching and chat (altnet relay, altnet chat)",
   "NAT diagnostics (altnet punch)",
   "the directory and its dashboard (serve-directory, list, ping)",
   "file transfer (altnet send / receive)",
@@ -59,13 +59,20 @@ export async function run(
       { dir },
       `altnet demo: two peers, alice and bob, in ${dir} (removed at the end)`,
     );
-    await runSessionDemo(dir, (step) => {
+    const print = (step: DemoStep) =>
       reporter.event(
         "demo",
         { step: step.step, text: step.text, ...step.details },
         `  ✓ ${step.text}`,
       );
-    });
+    reporter.event("section", { name: "sessions" }, "Encrypted sessions:");
+    await runSessionDemo(dir, print);
+    reporter.event(
+      "section",
+      { name: "network" },
+      "A relay and two peers chatting:",
+    );
+    await runNetworkDemo(dir, print);
     reporter.event(
       "done",
       { coming: COMING },
