@@ -15,6 +15,9 @@ import type { Endpoint } from "../lib/wire/mod.ts";
 import type { ChatOptions } from "./chat.ts";
 import { PROCESS_SINKS, type Reporter } from "./output.ts";
 
+/** How often chat looks for a change of local addresses. */
+const ADDRESS_CHECK_MS = 3_000;
+
 /** How long chat waits, once stdin ended, for its messages to be acknowledged. */
 const DELIVERY_TIMEOUT_MS = 60_000;
 
@@ -140,6 +143,17 @@ export async function runChat(
       : undefined,
   );
   app.start();
+  // Notice a change of network (laptop moves, DHCP, VPN) within seconds.
+  let lastCandidates = JSON.stringify(localCandidates(socket.local));
+  const watcher = setInterval(() => {
+    const candidates = localCandidates(socket.local);
+    const text = JSON.stringify(candidates);
+    if (text !== lastCandidates) {
+      lastCandidates = text;
+      status("local addresses changed: telling the relay and punching again");
+      app.onLocalAddressChange(candidates);
+    }
+  }, ADDRESS_CHECK_MS);
   const controller = new AbortController();
   const onSignal = () => controller.abort();
   Deno.addSignalListener("SIGINT", onSignal);
@@ -171,6 +185,7 @@ export async function runChat(
     reporter.event("done", { sent: app.sentCount });
     return outcome === "signal" && !interactive ? 130 : 0;
   } finally {
+    clearInterval(watcher);
     Deno.removeSignalListener("SIGINT", onSignal);
     Deno.removeSignalListener("SIGTERM", onSignal);
     await app.stop();

@@ -169,6 +169,11 @@ export class ChatApp {
     });
   }
 
+  /** Our local addresses changed: tell the relay, punch again at once. */
+  onLocalAddressChange(candidates: Endpoint[]): void {
+    this.#node.onLocalAddressChange(candidates);
+  }
+
   /** Says goodbye to the relay and closes the socket. */
   async stop(): Promise<void> {
     if (this.#retry !== undefined) {

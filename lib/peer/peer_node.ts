@@ -108,6 +108,21 @@ export class PeerNode {
     return this.#links.get(peer)?.connection;
   }
 
+  /**
+   * Our local addresses changed (new network, DHCP, VPN): report the new
+   * candidates to the relay at once (which also shows it our new public
+   * address) and punch again toward every peer without waiting.
+   */
+  onLocalAddressChange(candidates: Endpoint[]): void {
+    const now = this.#options.scheduler.now();
+    this.relayClient.setCandidates(candidates);
+    this.relayClient.sendKeepaliveNow(now);
+    for (const link of this.#links.values()) {
+      link.connection.paths.onLocalAddressChange(now);
+    }
+    this.#pump();
+  }
+
   /** Call after writing to a connection's streams: sends what is due. */
   pump(): void {
     this.#pump();

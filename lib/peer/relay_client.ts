@@ -401,6 +401,16 @@ export class RelayClient {
       .getUint32(0);
   }
 
+  /** Sends a `KEEPALIVE` with our candidates now, not at the next tick. */
+  sendKeepaliveNow(now: number = this.#now()): void {
+    const session = this.#ring.sendingSession(now);
+    if (!session || !this.#registered) return;
+    this.#push(sealMessage(session, {
+      kind: MessageKind.KEEPALIVE,
+      candidates: this.#candidates,
+    }, now));
+  }
+
   /** Sends an empty keepalive on the relay session (tests, liveness). */
   sendKeepalive(now: number = this.#now()): void {
     const session = this.#ring.sendingSession(now);
