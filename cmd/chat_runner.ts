@@ -15,6 +15,17 @@ import type { Endpoint } from "../lib/wire/mod.ts";
 import type { ChatOptions } from "./chat.ts";
 import { PROCESS_SINKS, type Reporter } from "./output.ts";
 
+const encoder = new TextEncoder();
+
+/**
+ * Prints a line above the prompt on a terminal: clears the prompt line,
+ * prints, and draws the prompt again (what the user typed so far stays in
+ * the terminal's own line buffer).
+ */
+function promptLine(text: string): void {
+  Deno.stdout.writeSync(encoder.encode(`\r\x1b[K${text}\n> `));
+}
+
 /** How often chat looks for a change of local addresses. */
 const ADDRESS_CHECK_MS = 3_000;
 
@@ -64,7 +75,7 @@ export async function runChat(
   const interactive = Deno.stdin.isTerminal() && !options.json;
   const status = (text: string) => {
     // Without a TTY, stdout carries only received messages.
-    if (interactive) PROCESS_SINKS.stdout(color(90, text));
+    if (interactive) promptLine(color(90, text));
     else if (!options.json) PROCESS_SINKS.stderr(text);
   };
   const app = new ChatApp({
@@ -91,7 +102,7 @@ export async function runChat(
       }
       switch (event.event) {
         case "message":
-          PROCESS_SINKS.stdout(
+          (interactive ? promptLine : PROCESS_SINKS.stdout)(
             interactive
               ? `${color(36, event.from)}: ${event.text}`
               : `${event.from}: ${event.text}`,
