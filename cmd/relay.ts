@@ -14,6 +14,8 @@ import {
   parseUrl,
 } from "./flags.ts";
 import { fingerprint } from "../lib/identity/mod.ts";
+import { normalizeAddress } from "../lib/wire/mod.ts";
+import { UsageError } from "../lib/user_error.ts";
 import {
   formatPrometheus,
   formatStatsLine,
@@ -44,6 +46,9 @@ Options:
   --port N                         UDP port (default 8000; 0 = any)
   --directory URL                  register with this directory and heartbeat
   --metrics-port N                 serve Prometheus metrics over HTTP on this port
+  --stun-port N                    also answer STUN on this port (lets clients test NAT
+                                   filtering, RFC 5780); STUN is always served on --port
+  --public-address ADDR            this relay's public IP, announced in STUN answers
   --verbose                        also log peer ids and names (never addresses)
 ${IDENTITY_HELP}
   --json                           print one JSON object per line
@@ -68,6 +73,8 @@ export interface RelayOptions {
   port: number;
   directory?: string;
   metricsPort?: number;
+  stunPort?: number;
+  publicAddress?: string;
   verbose: boolean;
   limits: {
     maxReservations: number;
@@ -89,6 +96,8 @@ export function parseRelayArgs(args: string[]): RelayOptions {
     port: { type: "string" },
     directory: { type: "string" },
     "metrics-port": { type: "string" },
+    "stun-port": { type: "string" },
+    "public-address": { type: "string" },
     verbose: { type: "boolean" },
     "max-reservations": { type: "string" },
     "max-reservations-per-peer": { type: "string" },
@@ -116,6 +125,12 @@ export function parseRelayArgs(args: string[]): RelayOptions {
       ? undefined
       : parsePort(v["metrics-port"], "--metrics-port"),
     verbose: v.verbose ?? false,
+    stunPort: v["stun-port"] === undefined
+      ? undefined
+      : parsePort(v["stun-port"], "--stun-port"),
+    publicAddress: v["public-address"] === undefined
+      ? undefined
+      : parseAddress(v["public-address"], "--public-address"),
     limits: {
       maxReservations: count(
         v["max-reservations"],
@@ -167,7 +182,37 @@ export async function run(options: RelayOptions): Promise<number> {
       { hint: "choose another --port, or stop the program using it" },
     );
   }
+  let alternate;
+  if (options.stunPort !== undefined) {
+    try {
+      alternate = await openUdpSocket({
+        hostname: options.host,
+        port: options.stunPort,
+      });
+    } catch (error) {
+      socket.close();
+      throw new UserError(
+        `Cannot listen on UDP ${options.host}:${options.stunPort}: ${
+          (error as Error).message
+        }`,
+        { hint: "choose another --stun-port" },
+      );
+    }
+  }
+  const knownAddress = options.publicAddress ??
+    (socket.local.address === "0.0.0.0" || socket.local.address === "::"
+      ? undefined
+      : socket.local.address);
   const core = new RelayCore({
+    stunAddresses: knownAddress
+      ? {
+        main: { address: knownAddress, port: socket.local.port },
+        alternate: alternate
+          ? { address: knownAddress, port: alternate.local.port }
+          : undefined,
+      }
+      : {},
+    hasAlternatePort: alternate !== undefined,
     staticKeyPair: {
       publicKey: identity.noisePublicKey,
       privateKey: identity.noisePrivateKey,
@@ -203,6 +248,7 @@ export async function run(options: RelayOptions): Promise<number> {
       fingerprint: print,
       key: identity.noisePublicKey.toBase64(),
       ...(metrics ? { metricsPort: metrics.addr.port } : {}),
+      ...(alternate ? { stunPort: alternate.local.port } : {}),
     },
     `altnet relay listening on UDP ${socket.local.address}:${socket.local.port}, fingerprint ${print}\n  relay key: ${identity.noisePublicKey.toBase64()}${
       metrics
@@ -212,6 +258,7 @@ export async function run(options: RelayOptions): Promise<number> {
   );
   try {
     await runRelay(socket, core, {
+      alternate,
       signal: controller.signal,
       onEvent: (event) => logEvent(reporter, event, options.verbose),
       onStats: (snapshot) =>
@@ -251,4 +298,14 @@ function logEvent(reporter: Reporter, event: RelayEvent, verbose: boolean) {
     .map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(",") : v}`)
     .join(" ");
   reporter.event(type, fields, `${type}${detail ? ` ${detail}` : ""}`);
+}
+
+function parseAddress(text: string, what: string): string {
+  try {
+    return normalizeAddress(text);
+  } catch {
+    throw new UsageError(
+      `Invalid address for ${what}: ${text} (expected an IPv4 or IPv6 address)`,
+    );
+  }
 }

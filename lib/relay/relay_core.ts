@@ -39,6 +39,7 @@ import {
   type ForwardMessage,
   type HandshakeInitPacket,
   type HandshakeReplyPacket,
+  isStun,
   MAX_CANDIDATES,
   type Message,
   MessageKind,
@@ -58,6 +59,7 @@ import {
 } from "./limits.ts";
 import { PeerTable, type RelayPeer } from "./peer_table.ts";
 import { RateLimiter } from "./rate_limiter.ts";
+import { answerStun, type StunServerAddresses } from "./stun_responder.ts";
 import {
   type DropReason,
   newCounters,
@@ -69,6 +71,8 @@ import {
 export interface Outgoing {
   data: Uint8Array;
   to: Endpoint;
+  /** Send from the alternate (STUN) port rather than the main one. */
+  fromAlternate?: boolean;
 }
 
 /**
@@ -103,6 +107,10 @@ export interface RelayCoreOptions {
   now?: () => number;
   /** Randomness. Defaults to `crypto.getRandomValues`. */
   randomBytes?: (bytes: Uint8Array) => Uint8Array;
+  /** The relay's public addresses, for STUN's RFC 5780 attributes. */
+  stunAddresses?: StunServerAddresses;
+  /** Whether the driver listens on an alternate port for STUN. */
+  hasAlternatePort?: boolean;
 }
 
 /** How often the core sweeps for stale peers and old circuits. */
@@ -129,6 +137,8 @@ export class RelayCore {
     { responder: PendingResponder; createdAt: number }
   >();
   readonly #outbox: Outgoing[] = [];
+  readonly #stunAddresses: StunServerAddresses;
+  readonly #hasAlternatePort: boolean;
   readonly #events: RelayEvent[] = [];
   #nextSweep: number;
   #closing = false;
@@ -140,6 +150,8 @@ export class RelayCore {
     this.#randomBytes = options.randomBytes ??
       ((bytes) => crypto.getRandomValues(bytes));
     this.#startedAt = this.#now();
+    this.#stunAddresses = options.stunAddresses ?? {};
+    this.#hasAlternatePort = options.hasAlternatePort ?? false;
     this.#nextSweep = this.#startedAt + SWEEP_INTERVAL_MS;
     this.#cookies = new CookieChecker({
       now: this.#now,
@@ -162,12 +174,36 @@ export class RelayCore {
   }
 
   /** Handles one datagram received from `from`. Never throws on its bytes. */
-  receive(data: Uint8Array, from: Endpoint, now: number = this.#now()): void {
+  receive(
+    data: Uint8Array,
+    from: Endpoint,
+    now: number = this.#now(),
+    options: { onAlternate?: boolean } = {},
+  ): void {
     this.counters.packetsIn++;
     this.counters.bytesIn += data.length;
     if (!this.#packetLimiter.take(from.address, now)) {
       return this.#drop("rate-limited");
     }
+    if (isStun(data)) {
+      const reply = answerStun(data, from, {
+        ...this.#stunAddresses,
+        onAlternate: options.onAlternate ?? false,
+        hasAlternate: this.#hasAlternatePort,
+      });
+      if (!reply) return this.#drop("malformed");
+      this.counters.stunRequests++;
+      this.counters.packetsOut++;
+      this.counters.bytesOut += reply.data.length;
+      this.#outbox.push({
+        data: reply.data,
+        to: from,
+        fromAlternate: reply.fromAlternate,
+      });
+      return;
+    }
+    // Only STUN is served on the alternate port.
+    if (options.onAlternate) return this.#drop("unsupported");
     const decoded = decodePacket(data);
     if (!decoded.ok) return this.#drop("malformed");
     const packet = decoded.value;

@@ -26,6 +26,8 @@ export interface RelayDriverOptions {
   signal?: AbortSignal;
   /** Timers and clock; the core must use the same clock. */
   scheduler?: Scheduler;
+  /** A second socket that serves only STUN (RFC 5780 port change). */
+  alternate?: DatagramSocket;
 }
 
 /**
@@ -52,7 +54,10 @@ export async function runRelay(
     for (let out; (out = core.pollTransmit());) {
       // An unroutable destination must not stop the relay; that peer
       // times out like any other lost peer.
-      socket.send(out.data, out.to).catch(() => {});
+      const from = out.fromAlternate && options.alternate
+        ? options.alternate
+        : socket;
+      from.send(out.data, out.to).catch(() => {});
     }
     for (let event; (event = core.pollEvent());) options.onEvent?.(event);
   };
@@ -76,12 +81,27 @@ export async function runRelay(
     core.shutdown(scheduler.now());
     flush();
     // Give the goodbyes a moment to leave before the socket closes.
-    scheduler.setTimer(scheduler.now() + 50, () => socket.close());
+    scheduler.setTimer(scheduler.now() + 50, () => {
+      socket.close();
+      options.alternate?.close();
+    });
   };
   if (options.signal?.aborted) stop();
   options.signal?.addEventListener("abort", stop, { once: true });
   arm();
   armStats();
+  const alternateLoop = options.alternate
+    ? (async (alternate: DatagramSocket) => {
+      for (;;) {
+        const datagram = await alternate.receive();
+        if (!datagram) return;
+        core.receive(datagram.data, datagram.from, scheduler.now(), {
+          onAlternate: true,
+        });
+        flush();
+      }
+    })(options.alternate)
+    : Promise.resolve();
   try {
     for (;;) {
       const datagram = await socket.receive();
@@ -89,6 +109,8 @@ export async function runRelay(
       core.receive(datagram.data, datagram.from, scheduler.now());
       flush();
     }
+    options.alternate?.close();
+    await alternateLoop;
   } finally {
     stopped = true;
     if (timer !== undefined) scheduler.clearTimer(timer);

@@ -32,6 +32,7 @@ export interface RelayCounters {
   packetsRelayed: number;
   handshakes: number;
   cookieReplies: number;
+  stunRequests: number;
   reservationsAccepted: number;
   reservationsRenewed: number;
   reservationsTimedOut: number;
@@ -52,6 +53,7 @@ export function newCounters(): RelayCounters {
     packetsRelayed: 0,
     handshakes: 0,
     cookieReplies: 0,
+    stunRequests: 0,
     reservationsAccepted: 0,
     reservationsRenewed: 0,
     reservationsTimedOut: 0,

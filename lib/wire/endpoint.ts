@@ -97,7 +97,8 @@ function isMapped(bytes: Uint8Array): boolean {
 }
 
 /** Format 4 or 16 address bytes as canonical text (IPv6 as RFC 5952 §4, hex only). */
-function formatAddress(bytes: Uint8Array): string {
+/** Canonical text of 4 or 16 address bytes (RFC 5952 for IPv6). */
+export function formatAddress(bytes: Uint8Array): string {
   if (bytes.length === 4) {
     return `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}`;
   }

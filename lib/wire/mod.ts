@@ -59,3 +59,4 @@ export {
   type TransportView,
 } from "./transport.ts";
 export * from "./message.ts";
+export * from "./stun.ts";
