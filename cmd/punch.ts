@@ -12,8 +12,13 @@ import {
   parsePeerSpec,
   parsePort,
 } from "./flags.ts";
-import { IDENTITY_FLAG, IDENTITY_HELP } from "./identity_option.ts";
-import { notAvailableYet } from "./not_available.ts";
+import {
+  IDENTITY_FLAG,
+  IDENTITY_HELP,
+  loadCommandIdentity,
+} from "./identity_option.ts";
+import { PROCESS_SINKS, Reporter } from "./output.ts";
+import { runPunch } from "./punch_runner.ts";
 import { parseRelayFlag, RELAY_HELP } from "./peer_flags.ts";
 
 /** One line for `altnet --help`. */
@@ -31,7 +36,8 @@ Arguments:
 
 Options:
 ${RELAY_HELP}
-  --stun HOST:PORT   also ask this STUN server for our public address
+  --stun HOST:PORT   also ask this STUN server (a second destination tells the
+                     NAT's mapping behaviour; the relay's --stun-port does too)
 ${IDENTITY_HELP}
   --json             JSON Lines events on stdout
   -h, --help         show this help`;
@@ -69,6 +75,8 @@ export function parsePunchArgs(args: string[]): PunchOptions {
 }
 
 /** Runs `altnet punch`. */
-export function run(_options: PunchOptions): Promise<number> {
-  notAvailableYet("punch", "NAT diagnostics (issue: hard NATs)");
+export async function run(options: PunchOptions): Promise<number> {
+  const reporter = new Reporter(options.json, PROCESS_SINKS);
+  const loaded = await loadCommandIdentity(options.identity, reporter);
+  return await runPunch(options, loaded, reporter);
 }

@@ -46,11 +46,24 @@ export interface ProbeToSend {
   to: Endpoint;
 }
 
+/** What became of the probes to one candidate (for `altnet punch`). */
+export interface CandidateReport {
+  candidate: Endpoint;
+  probesSent: number;
+  acks: number;
+  /** Fastest round trip seen, in ms. */
+  bestRttMs?: number;
+  /** Where the acks came from, when not the candidate itself (NAT rewrote it). */
+  answeredFrom?: Endpoint;
+}
+
 /** A path change to report. */
 export interface PathChange {
   path: CurrentPath;
   reason: string;
 }
+
+const keyOf = (e: Endpoint) => `${e.address}|${e.port}`;
 
 const sameEndpoint = (a: Endpoint, b: Endpoint) =>
   a.address === b.address && a.port === b.port;
@@ -60,6 +73,7 @@ export class PathManager {
   #path: CurrentPath = { via: "relay" };
   #candidates: Endpoint[] = [];
   readonly #probes = new Map<bigint, { to: Endpoint; sentAt: number }>();
+  readonly #reports = new Map<string, CandidateReport>();
   readonly #randomId: () => bigint;
   #punchUntil: number | undefined;
   #nextPunch: number | undefined;
@@ -80,6 +94,14 @@ export class PathManager {
   /** Candidates known for the peer. */
   get candidates(): readonly Endpoint[] {
     return this.#candidates;
+  }
+
+  /** Probes and answers per candidate, in the order candidates were added. */
+  candidateReports(): CandidateReport[] {
+    return this.#candidates.map((candidate) =>
+      this.#reports.get(keyOf(candidate)) ??
+        { candidate, probesSent: 0, acks: 0 }
+    );
   }
 
   /** Adds candidates (deduplicated, bounded). */
@@ -170,6 +192,10 @@ export class PathManager {
     if (!probe) return;
     this.#probes.delete(probeId);
     const rttMs = now - probe.sentAt;
+    const report = this.#report(probe.to);
+    report.acks++;
+    report.bestRttMs = Math.min(report.bestRttMs ?? Infinity, rttMs);
+    if (!sameEndpoint(probe.to, from)) report.answeredFrom = from;
     if (this.#path.via === "direct") {
       // Already direct: refresh the path in use; an answer from another
       // candidate is no reason to move (flapping between two working
@@ -212,7 +238,17 @@ export class PathManager {
     return this.#changes.splice(0);
   }
 
+  #report(candidate: Endpoint): CandidateReport {
+    let report = this.#reports.get(keyOf(candidate));
+    if (!report) {
+      report = { candidate, probesSent: 0, acks: 0 };
+      this.#reports.set(keyOf(candidate), report);
+    }
+    return report;
+  }
+
   #probe(to: Endpoint, now: number): ProbeToSend {
+    this.#report(to).probesSent++;
     const probeId = this.#randomId();
     this.#probes.set(probeId, { to, sentAt: now });
     return { probeId, to };

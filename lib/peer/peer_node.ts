@@ -10,7 +10,7 @@
 
 import type { KeyPair } from "../crypto/noise/mod.ts";
 import type { DatagramSocket, Scheduler, TimerHandle } from "../udp/mod.ts";
-import type { Endpoint, ReasonCode } from "../wire/mod.ts";
+import { type Endpoint, isStun, type ReasonCode } from "../wire/mod.ts";
 import type { CurrentPath } from "./path_manager.ts";
 import { PeerConnection, type StreamMux } from "./peer_connection.ts";
 import { RelayClient } from "./relay_client.ts";
@@ -59,6 +59,8 @@ export interface PeerNodeOptions {
    * what the streams received and to write more.
    */
   onActivity?: () => void;
+  /** Receives STUN datagrams (answers to our own Binding requests). */
+  onStun?: (data: Uint8Array, from: Endpoint) => void;
 }
 
 interface Link {
@@ -95,6 +97,11 @@ export class PeerNode {
     this.relayClient.start(this.#options.scheduler.now());
     this.#loop = this.#receiveLoop();
     this.#pump();
+  }
+
+  /** Sends a datagram from the node's socket (STUN requests). */
+  sendRaw(data: Uint8Array, to: Endpoint): void {
+    this.#send(data, to);
   }
 
   /** Asks the relay to connect us to `peer`. */
@@ -151,7 +158,9 @@ export class PeerNode {
       const datagram = await socket.receive();
       if (!datagram) return;
       const now = this.#options.scheduler.now();
-      if (this.relayClient.isFromRelay(datagram.from)) {
+      if (isStun(datagram.data)) {
+        this.#options.onStun?.(datagram.data.slice(), datagram.from);
+      } else if (this.relayClient.isFromRelay(datagram.from)) {
         this.relayClient.receive(datagram.data, now);
       } else {
         const data = datagram.data.slice();

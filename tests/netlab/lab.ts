@@ -759,8 +759,10 @@ async function stopChild(child: Deno.ChildProcess): Promise<void> {
     // already exited
   }
   await child.status;
-  for (const stream of [child.stdout, child.stderr]) {
+  for (const name of ["stdout", "stderr"] as const) {
     try {
+      // The getter itself throws when the stream was not piped.
+      const stream = child[name];
       if (!stream.locked) await stream.cancel();
     } catch {
       // not piped
