@@ -85,6 +85,11 @@ export async function runNetworkDemo(
     const direct = await waitFor(() =>
       alice.events.find((e) => e.event === "path" && e.via === "direct")
     );
+    // Each side decides on its own; bob's reply goes direct once his side
+    // has seen a probe round trip too.
+    await waitFor(() =>
+      bob.events.find((e) => e.event === "path" && e.via === "direct")
+    );
     report({
       step: "chat-direct",
       text: `alice and bob punched a direct path after ${
