@@ -73,6 +73,7 @@ export class ChatApp {
   #connected = false;
   #fatal: ChatEvent | undefined;
   #retry: ReturnType<Scheduler["setTimer"]> | undefined;
+  #waitingSaid = false;
   #waiters: (() => void)[] = [];
   #path: CurrentPath = { via: "relay" };
   #peerKey: Uint8Array | undefined;
@@ -203,15 +204,15 @@ export class ChatApp {
           event.request === MessageKind.CONNECT &&
           event.reason === ReasonCode.PEER_NOT_FOUND
         ) {
-          onEvent({
-            event: "waiting",
-            peer,
-            reason: `${peer} is not registered at the relay yet`,
-          });
-          this.#retry = this.#options.scheduler.setTimer(
-            this.#options.scheduler.now() + CONNECT_RETRY_MS,
-            () => this.#connect(),
-          );
+          // Said once; #connect keeps asking until the peer shows up.
+          if (!this.#waitingSaid) {
+            this.#waitingSaid = true;
+            onEvent({
+              event: "waiting",
+              peer,
+              reason: `${peer} is not registered at the relay yet`,
+            });
+          }
         } else {
           this.#fail(
             `The relay refused: ${
@@ -326,10 +327,22 @@ export class ChatApp {
     if (verdict === "new") await knownRelays.pin(relayLabel, relayKey);
   }
 
+  /**
+   * Asks the relay for the peer, and again every CONNECT_RETRY_MS until a
+   * rendezvous arrives: the peer may not be there yet, and a CONNECT or its
+   * RENDEZVOUS may be lost.
+   */
   #connect() {
+    if (this.#retry !== undefined) {
+      this.#options.scheduler.clearTimer(this.#retry);
+    }
     this.#retry = undefined;
     if (this.#fatal || this.#node.connection(this.#options.peer)) return;
     this.#node.connect(this.#options.peer);
+    this.#retry = this.#options.scheduler.setTimer(
+      this.#options.scheduler.now() + CONNECT_RETRY_MS,
+      () => this.#connect(),
+    );
   }
 
   /** Hands received messages and receipts to the owner. */

@@ -7,10 +7,12 @@ import { DEFAULT_LIMITS, RelayCore, runRelay } from "../relay/mod.ts";
 import { createMemoryNetwork, NAT_PRESETS } from "../udp/mod.ts";
 import { ChatApp, type ChatEvent } from "./chat_app.ts";
 
-async function setup(options: { natB?: boolean } = {}) {
+async function setup(
+  options: { natB?: boolean; seed?: number; loss?: number } = {},
+) {
   const dir = await Deno.makeTempDir({ prefix: "altnet-chat-" });
-  const network = createMemoryNetwork({ seed: 3 });
-  network.setLink({ delayMs: 15 });
+  const network = createMemoryNetwork({ seed: options.seed ?? 3 });
+  network.setLink({ delayMs: 15, loss: options.loss ?? 0 });
   const clock = network.scheduler;
   const relaySocket = await network.addHost("203.0.113.1").openSocket(8000);
   const core = new RelayCore({
@@ -161,4 +163,37 @@ Deno.test("a peer whose key changed is refused unless the new key is accepted", 
   const peer = alice3.events.find((e) => e.event === "peer");
   assert.ok(peer && peer.event === "peer" && peer.trust === "accepted-new-key");
   await t.stop(alice3.app, bob3.app);
+});
+
+Deno.test("at 5 % loss every message arrives once, in order, and the path goes direct", async () => {
+  let direct = 0;
+  const runs = 10;
+  for (let seed = 1; seed <= runs; seed++) {
+    const t = await setup({ seed, loss: 0.05 });
+    const alice = await t.make("alice", "bob", DH_25519.generateKeyPair());
+    const bob = await t.make("bob", "alice", DH_25519.generateKeyPair());
+    const lines = Array.from({ length: 30 }, (_, i) => `m${i}`);
+    for (const line of lines) alice.app.send(line);
+    const got = () =>
+      bob.events.filter((e) => e.event === "message").map((e) =>
+        e.event === "message" ? e.text : ""
+      );
+    const done = await t.clock.runUntil(
+      () => got().length >= lines.length && alice.app.pending === 0,
+      { maxMs: 60_000 },
+    );
+    assert.ok(
+      done,
+      `seed ${seed}: ${got().length} of ${lines.length} delivered; events ${
+        JSON.stringify(alice.events)
+      }`,
+    );
+    assert.deepEqual(got(), lines, `seed ${seed}`);
+    await t.clock.runUntil(() => alice.app.path.via === "direct", {
+      maxMs: 15_000,
+    });
+    if (alice.app.path.via === "direct") direct++;
+    await t.stop(alice.app, bob.app);
+  }
+  assert.ok(direct >= 9, `direct in ${direct} of ${runs} runs`);
 });

@@ -170,6 +170,11 @@ export class PathManager {
     return out;
   }
 
+  /** A probe to send now, outside the schedule (answering a peer's probe). */
+  probeNow(to: Endpoint, now: number): ProbeToSend {
+    return this.#probe(to, now);
+  }
+
   /** When {@linkcode poll} should run next. */
   nextTimeout(): number | undefined {
     const times = [

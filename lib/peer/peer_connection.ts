@@ -40,6 +40,10 @@ import { type CurrentPath, PathManager } from "./path_manager.ts";
 export const HANDSHAKE_RETRY_MS = 2_000;
 /** Give up a handshake after this many attempts. */
 export const HANDSHAKE_ATTEMPTS = 8;
+/** First wait for a sign of the responder before resending the confirmation. */
+const CONFIRM_RETRY_MS = 500;
+/** Confirmation resends before the handshake starts over. */
+const CONFIRM_ATTEMPTS = 5;
 /** XX handshakes waiting for their third message, at most. */
 const MAX_PENDING_HANDSHAKES = 8;
 
@@ -61,7 +65,8 @@ export type ConnectionOutgoing =
 export type ConnectionEvent =
   | { type: "established"; remoteStatic: Uint8Array; rekey: boolean }
   | { type: "path"; path: CurrentPath; reason: string }
-  | { type: "failed"; reason: string };
+  | { type: "failed"; reason: string }
+  | { type: "retrying"; attempt: number };
 
 /** Options of {@linkcode PeerConnection}. */
 export interface PeerConnectionOptions {
@@ -92,6 +97,20 @@ export class PeerConnection {
   #handshakeAttempts = 0;
   #handshakeRetryAt: number | undefined;
   #remoteStatic: Uint8Array | undefined;
+  /**
+   * Until the responder shows it has our new session (any packet from it
+   * under that session), resend what completes the handshake: XX's third
+   * message, and a keepalive that confirms the session (WireGuard's rule).
+   */
+  #confirm:
+    | {
+      localIndex: number;
+      finalPacket?: Uint8Array;
+      source: { via: "relay" } | { via: "direct"; from: Endpoint };
+      attempts: number;
+      at: number;
+    }
+    | undefined;
   #relayAvailable = true;
   #closed = false;
 
@@ -168,9 +187,14 @@ export class PeerConnection {
 
   /** When {@linkcode onTimeout} should run next. */
   nextTimeout(): number | undefined {
+    // Probes need a session to be sealed in; until there is one (a
+    // responder waits for the initiator's confirmation), the path timers
+    // wait too, or a due probe would wake us again and again.
+    const canSend = this.#ring.sendingSession(this.#now()) !== undefined;
     const times = [
       this.#handshakeRetryAt,
-      this.paths.nextTimeout(),
+      this.#confirm?.at,
+      canSend ? this.paths.nextTimeout() : undefined,
       this.#options.streams.nextTimeout(),
     ].filter((t): t is number => t !== undefined);
     return times.length ? Math.min(...times) : undefined;
@@ -182,6 +206,7 @@ export class PeerConnection {
     if (this.#handshakeRetryAt !== undefined && now >= this.#handshakeRetryAt) {
       this.#beginHandshake(now);
     }
+    if (this.#confirm && now >= this.#confirm.at) this.#resendConfirmation(now);
     const session = this.#ring.sendingSession(now);
     if (session) {
       for (const probe of this.paths.poll(now)) {
@@ -226,6 +251,11 @@ export class PeerConnection {
       return;
     }
     this.#handshakeAttempts++;
+    if (this.#handshakeAttempts > 1) {
+      // The owner asks the relay again too: a lost RENDEZVOUS to the peer
+      // would otherwise leave it deaf to our handshake.
+      this.#events.push({ type: "retrying", attempt: this.#handshakeAttempts });
+    }
     this.#handshake?.destroy();
     const known = this.#remoteStatic;
     this.#handshake = new HandshakeInitiator({
@@ -305,7 +335,34 @@ export class PeerConnection {
     // Confirm the session to the responder at once (WireGuard's rule).
     const session = this.#ring.sendingSession(now);
     if (session) this.#send(sealTransport(session, new Uint8Array(0), now));
+    this.#confirm = {
+      localIndex: result.established.session.localIndex,
+      finalPacket: result.finalPacket,
+      source,
+      attempts: 0,
+      at: now + CONFIRM_RETRY_MS,
+    };
     return true;
+  }
+
+  #resendConfirmation(now: number) {
+    const confirm = this.#confirm!;
+    confirm.attempts++;
+    if (confirm.attempts > CONFIRM_ATTEMPTS) {
+      // The responder never took the session: start a new handshake.
+      this.#confirm = undefined;
+      this.#handshakeAttempts = 0;
+      this.#beginHandshake(now);
+      return;
+    }
+    if (confirm.finalPacket) {
+      this.#sendHandshake(confirm.finalPacket, confirm.source);
+    }
+    const session = this.#ring.current;
+    if (session && session.localIndex === confirm.localIndex) {
+      this.#send(sealTransport(session, new Uint8Array(0), now));
+    }
+    confirm.at = now + CONFIRM_RETRY_MS * 2 ** Math.min(confirm.attempts, 3);
   }
 
   #install(established: EstablishedSession) {
@@ -349,6 +406,14 @@ export class PeerConnection {
       ad: view.value.header,
     }, now);
     if (!opened.ok) return false;
+    if (this.#confirm?.localIndex === opened.session.localIndex) {
+      this.#confirm = undefined;
+    }
+    if (opened.confirmed) {
+      // The initiator's first packet under our new session: answer, so it
+      // knows we have the session and stops resending its confirmation.
+      this.#send(sealTransport(opened.session, new Uint8Array(0), now));
+    }
     if (source.via === "direct") this.paths.onDirectReceive(source.from, now);
     if (opened.plaintext.length === 0) return true;
     const message = decodeMessage(opened.plaintext);
@@ -368,6 +433,20 @@ export class PeerConnection {
               observed: source.from,
             }, now),
           });
+          // The peer's probe got through our NAT, so our mapping toward it
+          // is open now: probe back at once instead of waiting for the next
+          // punch interval.
+          if (this.paths.path.via === "relay") {
+            const probe = this.paths.probeNow(source.from, now);
+            this.#outbox.push({
+              via: "direct",
+              to: probe.to,
+              data: sealMessage(opened.session, {
+                kind: MessageKind.PATH_PROBE,
+                probeId: probe.probeId,
+              }, now),
+            });
+          }
         }
         break;
       case MessageKind.PATH_PROBE_ACK:

@@ -90,6 +90,11 @@ export interface ClientOutgoing {
   to: Endpoint;
 }
 
+/** First wait for REGISTERED before resending REGISTER; doubles each time. */
+const REGISTER_RETRY_MS = 1000;
+/** REGISTER resends before the handshake starts over. */
+const REGISTER_ATTEMPTS = 4;
+
 /** Default keepalive until the relay tells us its own. */
 const DEFAULT_KEEPALIVE_MS = 15_000;
 
@@ -108,6 +113,10 @@ export class RelayClient {
   #handshake: HandshakeInitiator | undefined;
   #attempts = 0;
   #retryAt: number | undefined;
+  /** Until REGISTERED arrives: when to resend REGISTER (and XX message 3). */
+  #registerRetryAt: number | undefined;
+  #registerAttempts = 0;
+  #finalPacket: Uint8Array | undefined;
   #keepaliveAt: number | undefined;
   #keepaliveMs = DEFAULT_KEEPALIVE_MS;
   #lastHeard = 0;
@@ -210,12 +219,17 @@ export class RelayClient {
       if (!result.ok) return false;
       this.#handshake = undefined;
       this.#retryAt = undefined;
+      this.#finalPacket = result.finalPacket;
       if (result.finalPacket) this.#push(result.finalPacket);
       this.#relayKey = result.established.remoteStatic;
       this.#ring.install(result.established.session);
       this.#lastHeard = now;
-      // Register at once: it also confirms the session to the relay.
+      // Register at once: it also confirms the session to the relay. Until
+      // REGISTERED comes back, resend it (and XX's third message, whose
+      // loss would leave the relay without the session).
       this.#sendRegister(result.established.session, now);
+      this.#registerAttempts = 0;
+      this.#registerRetryAt = now + REGISTER_RETRY_MS;
       return true;
     }
     if (packet.type !== PacketType.TRANSPORT) return false;
@@ -248,9 +262,8 @@ export class RelayClient {
   /** When {@linkcode onTimeout} should run next. */
   nextTimeout(): number | undefined {
     if (this.#stopped) return undefined;
-    const times = [this.#retryAt, this.#keepaliveAt].filter((t) =>
-      t !== undefined
-    ) as number[];
+    const times = [this.#retryAt, this.#keepaliveAt, this.#registerRetryAt]
+      .filter((t) => t !== undefined) as number[];
     return times.length ? Math.min(...times) : undefined;
   }
 
@@ -259,6 +272,9 @@ export class RelayClient {
     if (this.#stopped) return;
     if (this.#retryAt !== undefined && now >= this.#retryAt) {
       this.#beginHandshake(now);
+    }
+    if (this.#registerRetryAt !== undefined && now >= this.#registerRetryAt) {
+      this.#retryRegister(now);
     }
     if (this.#keepaliveAt !== undefined && now >= this.#keepaliveAt) {
       this.#keepaliveAt = now + this.#keepaliveMs;
@@ -288,6 +304,22 @@ export class RelayClient {
     }
   }
 
+  #retryRegister(now: number) {
+    this.#registerAttempts++;
+    const session = this.#ring.sendingSession(now);
+    if (!session || this.#registerAttempts > REGISTER_ATTEMPTS) {
+      // The session never took at the relay: start over.
+      this.#registerRetryAt = undefined;
+      this.#attempts = 0;
+      this.#beginHandshake(now);
+      return;
+    }
+    if (this.#finalPacket) this.#push(this.#finalPacket);
+    this.#sendRegister(session, now);
+    this.#registerRetryAt = now +
+      REGISTER_RETRY_MS * 2 ** Math.min(this.#registerAttempts, 3);
+  }
+
   #beginHandshake(now: number) {
     if (this.#attempts >= (this.#options.maxAttempts ?? 5)) {
       this.#retryAt = undefined;
@@ -308,12 +340,17 @@ export class RelayClient {
       randomBytes: this.#randomBytes,
     });
     this.#push(this.#handshake.packet);
-    this.#retryAt = now + REKEY_TIMEOUT_MS;
+    // 1 s, 2 s, 4 s, then REKEY_TIMEOUT: a lost first packet should not
+    // cost the user five seconds.
+    this.#retryAt = now +
+      Math.min(REKEY_TIMEOUT_MS, 1000 * 2 ** (this.#attempts - 1));
   }
 
   #onMessage(message: Message, now: number) {
     switch (message.kind) {
       case MessageKind.REGISTERED: {
+        this.#registerRetryAt = undefined;
+        this.#finalPacket = undefined;
         const first = !this.#registered;
         this.#registered = true;
         this.#keepaliveMs = message.keepaliveMs || DEFAULT_KEEPALIVE_MS;
@@ -330,6 +367,9 @@ export class RelayClient {
         return;
       }
       case MessageKind.REFUSED:
+        if (message.requestKind === MessageKind.REGISTER) {
+          this.#registerRetryAt = undefined;
+        }
         this.#events.push({
           type: "refused",
           request: message.requestKind,

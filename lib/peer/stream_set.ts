@@ -38,6 +38,14 @@ export class StreamSet implements StreamMux {
     return stream;
   }
 
+  /**
+   * Every stream of the connection, in creation order: how an application
+   * finds the streams its peer opened (file transfers, say).
+   */
+  streams(): IterableIterator<Stream> {
+    return this.#streams.values();
+  }
+
   receive(message: StreamDataMessage | StreamAckMessage, now: number): void {
     if (
       !this.#streams.has(message.streamId) &&
