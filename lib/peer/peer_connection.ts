@@ -37,7 +37,9 @@ import {
 import { type CurrentPath, PathManager } from "./path_manager.ts";
 
 /** Retry an unanswered handshake after this long. */
-export const HANDSHAKE_RETRY_MS = 2_000;
+export const HANDSHAKE_RETRY_MS = 1_000;
+/** The longest wait between handshake attempts. */
+const HANDSHAKE_RETRY_MAX_MS = 5_000;
 /** Give up a handshake after this many attempts. */
 export const HANDSHAKE_ATTEMPTS = 8;
 /** First wait for a sign of the responder before resending the confirmation. */
@@ -268,7 +270,13 @@ export class PeerConnection {
       randomBytes: this.#randomBytes,
     });
     this.#sendHandshake(this.#handshake.packet);
-    this.#handshakeRetryAt = now + HANDSHAKE_RETRY_MS;
+    // 1 s, 2 s, 4 s, then every 5 s: a lost packet should cost about a
+    // second, a peer that is gone should not be flooded.
+    this.#handshakeRetryAt = now +
+      Math.min(
+        HANDSHAKE_RETRY_MAX_MS,
+        HANDSHAKE_RETRY_MS * 2 ** (this.#handshakeAttempts - 1),
+      );
   }
 
   #onInit(
