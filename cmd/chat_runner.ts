@@ -43,6 +43,15 @@ export async function runChat(
   loaded: { identity: Identity; path: string },
   reporter: Reporter,
 ): Promise<number> {
+  if (options.hops > 0) {
+    throw new UserError(
+      "Onion routing (--hops) is not available yet",
+      {
+        hint:
+          "leave --hops out: the session is end-to-end encrypted either way",
+      },
+    );
+  }
   if (!options.relay) {
     throw new UserError("No relay given", {
       hint:

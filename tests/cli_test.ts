@@ -95,7 +95,16 @@ Deno.test("user mistakes get one line on stderr and exit code 2", async () => {
 });
 
 Deno.test("commands not built yet say so and exit non-zero", async () => {
-  const { code, stderr } = await altnet(["list"]);
+  const { code, stderr } = await altnet([
+    "chat",
+    "alice",
+    "0",
+    "bob",
+    "--relay",
+    "127.0.0.1:9",
+    "--hops",
+    "2",
+  ]);
   assert.notEqual(code, 0);
   assert.match(stderr, /not available yet/);
 });
