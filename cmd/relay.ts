@@ -5,10 +5,13 @@
  */
 
 import {
+  type HostPort,
   parseBytes,
   parseDuration,
   parseFlags,
+  parseHostPort,
   parseInteger,
+  parseName,
   parsePort,
   parseRate,
   parseUrl,
@@ -31,6 +34,7 @@ import {
   loadCommandIdentity,
 } from "./identity_option.ts";
 import { PROCESS_SINKS, Reporter } from "./output.ts";
+import { startDirectoryRegistration } from "./relay_directory.ts";
 
 /** One line for `altnet --help`. */
 export const summary = "run a relay that forwards ciphertext between peers";
@@ -44,7 +48,13 @@ Usage: altnet relay [--host ADDR] [--port 8000] [--directory URL]
 Options:
   --host ADDR                      address to listen on (default 0.0.0.0)
   --port N                         UDP port (default 8000; 0 = any)
-  --directory URL                  register with this directory and heartbeat
+  --directory URL                  register with this directory, heartbeat, and
+                                   deregister on a clean stop
+  --announce HOST:PORT             the address peers use to reach this relay (required
+                                   with --directory unless --host is a public address)
+  --name NAME                      the relay's name in the directory (default relay-<fingerprint>)
+  --contact TEXT                   how to reach the operator, shown in the directory
+  --directory-key KEY              the directory's signing key (default: pinned on first use)
   --metrics-port N                 serve Prometheus metrics over HTTP on this port
   --stun-port N                    also answer STUN on this port (lets clients test NAT
                                    filtering, RFC 5780); STUN is always served on --port
@@ -72,6 +82,10 @@ export interface RelayOptions {
   host: string;
   port: number;
   directory?: string;
+  announce?: HostPort;
+  relayName?: string;
+  contact?: string;
+  directoryKey?: string;
   metricsPort?: number;
   stunPort?: number;
   publicAddress?: string;
@@ -95,6 +109,10 @@ export function parseRelayArgs(args: string[]): RelayOptions {
     host: { type: "string" },
     port: { type: "string" },
     directory: { type: "string" },
+    announce: { type: "string" },
+    name: { type: "string" },
+    contact: { type: "string" },
+    "directory-key": { type: "string" },
     "metrics-port": { type: "string" },
     "stun-port": { type: "string" },
     "public-address": { type: "string" },
@@ -125,6 +143,12 @@ export function parseRelayArgs(args: string[]): RelayOptions {
       ? undefined
       : parsePort(v["metrics-port"], "--metrics-port"),
     verbose: v.verbose ?? false,
+    announce: v.announce === undefined
+      ? undefined
+      : parseHostPort(v.announce, "--announce"),
+    relayName: v.name === undefined ? undefined : parseName(v.name, "--name"),
+    contact: v.contact,
+    directoryKey: v["directory-key"],
     stunPort: v["stun-port"] === undefined
       ? undefined
       : parsePort(v["stun-port"], "--stun-port"),
@@ -256,6 +280,14 @@ export async function run(options: RelayOptions): Promise<number> {
         : ""
     }`,
   );
+  const stopRegistration = options.directory
+    ? await startDirectoryRegistration(
+      { ...options, directory: options.directory },
+      identity,
+      core,
+      { reporter, listening: socket.local },
+    )
+    : undefined;
   try {
     await runRelay(socket, core, {
       alternate,
@@ -276,6 +308,7 @@ export async function run(options: RelayOptions): Promise<number> {
         ),
     });
   } finally {
+    await stopRegistration?.();
     Deno.removeSignalListener("SIGINT", onSignal);
     Deno.removeSignalListener("SIGTERM", onSignal);
     await metrics?.shutdown();

@@ -97,9 +97,10 @@ export async function startDirectory(
 /** Starts `altnet relay` on 127.0.0.1 with a free port; returns its identity too. */
 export async function startRelay(
   home: string,
+  extra: string[] = [],
 ): Promise<AltnetProcess & { port: number; identity: Identity }> {
   const process = await spawn(
-    ["relay", "--host", "127.0.0.1", "--port", "0"],
+    ["relay", "--host", "127.0.0.1", "--port", "0", ...extra],
     home,
   );
   const identity = await readIdentity(join(home, "altnet", "identity"));
