@@ -41,8 +41,7 @@ export function parseDemoArgs(args: string[]): DemoOptions {
 
 /** What the demo cannot show yet, in the order it will arrive. */
 const COMING = [
-  "NAT diagnostics (altnet punch)",
-  "the directory and its dashboard (serve-directory, list, ping)",
+  "birthday probing through symmetric NATs",
   "file transfer (altnet send / receive)",
 ];
 
@@ -70,7 +69,7 @@ export async function run(
     reporter.event(
       "section",
       { name: "network" },
-      "A relay and two peers chatting:",
+      "A directory, a relay and two peers chatting:",
     );
     await runNetworkDemo(dir, print);
     reporter.event(

@@ -29,7 +29,9 @@ Deno.test("the demo establishes sessions over UDP and refuses the attacks", asyn
   const ik = step("ik");
   assert.equal(ik.received, "again, via IK");
   assert.equal(ik.replayedInit, 1);
-  // The network part: relayed first, then direct, the relay stepping aside.
+  // The network part: the relay listed in a verified directory document,
+  // then chat relayed first, then direct, the relay stepping aside.
+  assert.equal(step("directory").listed, 1);
   assert.ok(step("chat-relayed").relayed > 0, "the first message was relayed");
   assert.ok(step("chat-direct").directMs > 0);
   assert.equal(step("chat-reply").relayedForReply, 0, "direct, not relayed");

@@ -12,6 +12,13 @@ import {
   readOrCreateIdentity,
   TrustStore,
 } from "../identity/mod.ts";
+import {
+  Directory,
+  DirectoryStore,
+  fetchRelayList,
+  RelayRegistration,
+  serveDirectory,
+} from "../directory/mod.ts";
 import { DEFAULT_LIMITS, RelayCore, runRelay } from "../relay/mod.ts";
 import { openUdpSocket, realScheduler } from "../udp/mod.ts";
 import type { DemoStep } from "./session_demo.ts";
@@ -38,6 +45,48 @@ export async function runNetworkDemo(
       `relay listening on UDP 127.0.0.1:${relaySocket.local.port}, fingerprint ${
         fingerprint(relayId.identity.noisePublicKey)
       }`,
+  });
+
+  // The directory: the relay lists itself, and anyone can verify the list.
+  const directoryId = await readOrCreateIdentity(
+    join(dir, "directory", "identity"),
+  );
+  const directory = new Directory({
+    identity: directoryId.identity,
+    store: DirectoryStore.open(join(dir, "directory", "directory.db")),
+    allowPrivateAddresses: true,
+    listMembershipRefreshMs: 0,
+  });
+  const server = serveDirectory(directory, { hostname: "127.0.0.1", port: 0 });
+  const url = `http://127.0.0.1:${server.addr.port}`;
+  const registration = new RelayRegistration(url, relayId.identity, {
+    announcement: {
+      name: "demo-relay",
+      addresses: [{ host: "127.0.0.1", port: relaySocket.local.port }],
+    },
+    load: () => ({
+      peers: core.snapshot().peers,
+      circuits: core.snapshot().circuits,
+      bytesRelayed: core.counters.bytesRelayed,
+      uptimeSeconds: Math.floor(core.snapshot().uptimeMs / 1000),
+    }),
+  });
+  registration.start();
+  const pinnedKey = directoryId.identity.signingPublicKey;
+  const list = await waitFor(async () => {
+    const list = await fetchRelayList(url, { pinnedKey }).catch(() =>
+      undefined
+    );
+    return list && list.relays.length > 0 ? list : undefined;
+  });
+  report({
+    step: "directory",
+    text: `the directory at ${url} lists ${list.relays.length} relay, "${
+      list.relays[0].descriptor.name
+    }": the descriptor signed by the relay, the list signed by the directory (${
+      fingerprint(directoryId.identity.noisePublicKey)
+    }), both verified`,
+    details: { listed: list.relays.length, directoryUrl: url },
   });
 
   const peers: Record<string, { app: ChatApp; events: ChatEvent[] }> = {};
@@ -119,18 +168,20 @@ export async function runNetworkDemo(
   } finally {
     await alice.app.stop();
     await bob.app.stop();
+    await registration.stop();
+    await server.shutdown();
     controller.abort();
     await relayDone;
   }
 }
 
 async function waitFor<T>(
-  find: () => T | undefined,
+  find: () => T | undefined | Promise<T | undefined>,
   ms = 10_000,
 ): Promise<T> {
   const deadline = performance.now() + ms;
   for (;;) {
-    const found = find();
+    const found = await find();
     if (found !== undefined) return found;
     if (performance.now() > deadline) {
       throw new Error(`The demo stalled: nothing after ${ms} ms`);
