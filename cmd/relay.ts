@@ -20,6 +20,7 @@ import { fingerprint } from "../lib/identity/mod.ts";
 import { normalizeAddress } from "../lib/wire/mod.ts";
 import { UsageError } from "../lib/user_error.ts";
 import {
+  CoverTraffic,
   formatPrometheus,
   formatStatsLine,
   RelayCore,
@@ -55,6 +56,8 @@ Options:
   --name NAME                      the relay's name in the directory (default relay-<fingerprint>)
   --contact TEXT                   how to reach the operator, shown in the directory
   --directory-key KEY              the directory's signing key (default: pinned on first use)
+  --cover-rate R                   send about R cover packets per second to other relays of
+                                   the directory (default 0; needs --directory)
   --metrics-port N                 serve Prometheus metrics over HTTP on this port
   --stun-port N                    also answer STUN on this port (lets clients test NAT
                                    filtering, RFC 5780); STUN is always served on --port
@@ -86,6 +89,7 @@ export interface RelayOptions {
   relayName?: string;
   contact?: string;
   directoryKey?: string;
+  coverRate: number;
   metricsPort?: number;
   stunPort?: number;
   publicAddress?: string;
@@ -113,6 +117,7 @@ export function parseRelayArgs(args: string[]): RelayOptions {
     name: { type: "string" },
     contact: { type: "string" },
     "directory-key": { type: "string" },
+    "cover-rate": { type: "string" },
     "metrics-port": { type: "string" },
     "stun-port": { type: "string" },
     "public-address": { type: "string" },
@@ -130,7 +135,7 @@ export function parseRelayArgs(args: string[]): RelayOptions {
     text === undefined
       ? fallback
       : parseInteger(text, flag, { min: 1, max: 1_000_000 });
-  return {
+  return checkRelayOptions({
     help: v.help ?? false,
     json: v.json ?? false,
     identity: v.identity,
@@ -149,6 +154,9 @@ export function parseRelayArgs(args: string[]): RelayOptions {
     relayName: v.name === undefined ? undefined : parseName(v.name, "--name"),
     contact: v.contact,
     directoryKey: v["directory-key"],
+    coverRate: v["cover-rate"] === undefined
+      ? 0
+      : parseRate(v["cover-rate"], "--cover-rate", 1000),
     stunPort: v["stun-port"] === undefined
       ? undefined
       : parsePort(v["stun-port"], "--stun-port"),
@@ -185,7 +193,17 @@ export function parseRelayArgs(args: string[]): RelayOptions {
         ? 5000
         : parseRate(v["packet-rate"], "--packet-rate", 10_000_000),
     },
-  };
+  });
+}
+
+/** Checks flags that only make sense together. */
+function checkRelayOptions(options: RelayOptions): RelayOptions {
+  if (options.coverRate > 0 && !options.directory) {
+    throw new UsageError(
+      "--cover-rate needs --directory: cover traffic goes to the directory's other relays",
+    );
+  }
+  return options;
 }
 
 /** Runs `altnet relay` until SIGINT or SIGTERM. */
@@ -227,7 +245,18 @@ export async function run(options: RelayOptions): Promise<number> {
     (socket.local.address === "0.0.0.0" || socket.local.address === "::"
       ? undefined
       : socket.local.address);
+  // Cover packets are sized like what this relay relays.
+  const cover = options.coverRate > 0
+    ? new CoverTraffic({
+      staticKeyPair: {
+        publicKey: identity.noisePublicKey,
+        privateKey: identity.noisePrivateKey,
+      },
+      rate: options.coverRate,
+    })
+    : undefined;
   const core = new RelayCore({
+    onRelayedSize: (size) => cover?.observeRelayedSize(size),
     stunAddresses: knownAddress
       ? {
         main: { address: knownAddress, port: socket.local.port },
@@ -285,12 +314,13 @@ export async function run(options: RelayOptions): Promise<number> {
       { ...options, directory: options.directory },
       identity,
       core,
-      { reporter, listening: socket.local },
+      { reporter, listening: socket.local, cover },
     )
     : undefined;
   try {
     await runRelay(socket, core, {
       alternate,
+      cover,
       signal: controller.signal,
       onEvent: (event) => logEvent(reporter, event, options.verbose),
       onStats: (snapshot) =>

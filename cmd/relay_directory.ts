@@ -6,9 +6,14 @@
  * @module
  */
 
-import { fetchDirectoryInfo, RelayRegistration } from "../lib/directory/mod.ts";
+import {
+  fetchDirectoryInfo,
+  fetchRelayList,
+  RelayRegistration,
+} from "../lib/directory/mod.ts";
+import { resolveHost } from "../lib/peer/addresses.ts";
 import { fingerprint, type Identity, TrustStore } from "../lib/identity/mod.ts";
-import type { RelayCore } from "../lib/relay/mod.ts";
+import type { CoverTraffic, RelayCore } from "../lib/relay/mod.ts";
 import { UserError } from "../lib/user_error.ts";
 import { knownDirectoriesPath } from "./directory_access.ts";
 import type { Reporter } from "./output.ts";
@@ -19,7 +24,11 @@ export async function startDirectoryRegistration(
   options: RelayOptions & { directory: string },
   identity: Identity,
   core: RelayCore,
-  context: { reporter: Reporter; listening: { address: string; port: number } },
+  context: {
+    reporter: Reporter;
+    listening: { address: string; port: number };
+    cover?: CoverTraffic;
+  },
 ): Promise<() => Promise<void>> {
   const { reporter } = context;
   const announce = options.announce ??
@@ -111,5 +120,59 @@ export async function startDirectoryRegistration(
     },
   });
   registration.start();
-  return () => registration.stop();
+  const stopCover = context.cover
+    ? refreshCoverTargets(
+      options.directory,
+      directoryKey,
+      identity,
+      context.cover,
+    )
+    : () => {};
+  return async () => {
+    stopCover();
+    await registration.stop();
+  };
+}
+
+/** How often the cover targets are refreshed from the directory. */
+const COVER_REFRESH_MS = 60_000;
+
+/**
+ * Keeps `cover`'s targets in step with the directory: every other listed
+ * relay, by its first address and Noise key.
+ */
+function refreshCoverTargets(
+  url: string,
+  pinnedKey: Uint8Array | undefined,
+  identity: Identity,
+  cover: CoverTraffic,
+): () => void {
+  const own = identity.noisePublicKey.toBase64();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let stopped = false;
+  const refresh = async () => {
+    try {
+      const list = await fetchRelayList(url, { pinnedKey });
+      const targets = [];
+      for (const { descriptor } of list.relays) {
+        if (descriptor.noise_key === own) continue;
+        const first = descriptor.addresses[0];
+        const address = first ? await resolveHost(first.host) : undefined;
+        if (!address) continue;
+        targets.push({
+          endpoint: { address, port: first.port },
+          noiseKey: Uint8Array.fromBase64(descriptor.noise_key),
+        });
+      }
+      cover.setTargets(targets);
+    } catch {
+      // The directory is down or the list bad: keep the last targets.
+    }
+    if (!stopped) timer = setTimeout(refresh, COVER_REFRESH_MS);
+  };
+  timer = setTimeout(refresh, 1_000);
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
 }

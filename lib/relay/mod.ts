@@ -9,3 +9,4 @@ export * from "./limits.ts";
 export * from "./relay_core.ts";
 export * from "./relay_driver.ts";
 export * from "./stats.ts";
+export * from "./cover_traffic.ts";

@@ -111,6 +111,8 @@ export interface RelayCoreOptions {
   stunAddresses?: StunServerAddresses;
   /** Whether the driver listens on an alternate port for STUN. */
   hasAlternatePort?: boolean;
+  /** Told the size of every datagram that carried relayed data (cover sizes). */
+  onRelayedSize?: (size: number) => void;
 }
 
 /** How often the core sweeps for stale peers and old circuits. */
@@ -139,6 +141,7 @@ export class RelayCore {
   readonly #outbox: Outgoing[] = [];
   readonly #stunAddresses: StunServerAddresses;
   readonly #hasAlternatePort: boolean;
+  readonly #onRelayedSize: ((size: number) => void) | undefined;
   readonly #events: RelayEvent[] = [];
   #nextSweep: number;
   #closing = false;
@@ -152,6 +155,7 @@ export class RelayCore {
     this.#startedAt = this.#now();
     this.#stunAddresses = options.stunAddresses ?? {};
     this.#hasAlternatePort = options.hasAlternatePort ?? false;
+    this.#onRelayedSize = options.onRelayedSize;
     this.#nextSweep = this.#startedAt + SWEEP_INTERVAL_MS;
     this.#cookies = new CookieChecker({
       now: this.#now,
@@ -439,6 +443,8 @@ export class RelayCore {
       case MessageKind.UNREGISTER:
         return this.#forget(peer, "unregister", now);
       case MessageKind.PADDING:
+        // Cover traffic from another relay: authenticated, then dropped.
+        this.counters.coverReceived++;
         return;
       default:
         return this.#drop("unexpected-message");
@@ -561,6 +567,8 @@ export class RelayCore {
       circuitId: circuit.id,
       packet: message.packet,
     }, now);
+    const sent = this.#outbox.at(-1);
+    if (sent) this.#onRelayedSize?.(sent.data.length);
   }
 
   #onCircuitClosed(

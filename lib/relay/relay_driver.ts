@@ -11,6 +11,7 @@ import {
   type Scheduler,
   type TimerHandle,
 } from "../udp/mod.ts";
+import type { CoverTraffic } from "./cover_traffic.ts";
 import type { RelayCore, RelayEvent } from "./relay_core.ts";
 import type { RelaySnapshot } from "./stats.ts";
 
@@ -28,6 +29,8 @@ export interface RelayDriverOptions {
   scheduler?: Scheduler;
   /** A second socket that serves only STUN (RFC 5780 port change). */
   alternate?: DatagramSocket;
+  /** Cover traffic to other relays, sent from the main socket. */
+  cover?: CoverTraffic;
 }
 
 /**
@@ -60,6 +63,28 @@ export async function runRelay(
       from.send(out.data, out.to).catch(() => {});
     }
     for (let event; (event = core.pollEvent());) options.onEvent?.(event);
+    const cover = options.cover;
+    if (cover) {
+      for (let out; (out = cover.pollTransmit());) {
+        socket.send(out.data, out.to).catch(() => {});
+      }
+      core.counters.coverSent = cover.counters.packetsSent;
+    }
+  };
+  let coverTimer: TimerHandle | undefined;
+  let coverAt = Infinity;
+  const armCover = () => {
+    const at = options.cover?.nextTimeout();
+    if (stopped || at === undefined || at >= coverAt) return;
+    if (coverTimer !== undefined) scheduler.clearTimer(coverTimer);
+    coverAt = at;
+    coverTimer = scheduler.setTimer(at, () => {
+      coverTimer = undefined;
+      coverAt = Infinity;
+      options.cover!.onTimeout(scheduler.now());
+      flush();
+      armCover();
+    });
   };
   const arm = () => {
     if (stopped) return;
@@ -67,6 +92,8 @@ export async function runRelay(
       core.onTimeout(scheduler.now());
       flush();
       arm();
+      // Cover targets arrive from the directory at any time: pick them up.
+      armCover();
     });
   };
   const armStats = () => {
@@ -90,6 +117,7 @@ export async function runRelay(
   options.signal?.addEventListener("abort", stop, { once: true });
   arm();
   armStats();
+  armCover();
   const alternateLoop = options.alternate
     ? (async (alternate: DatagramSocket) => {
       for (;;) {
@@ -106,8 +134,11 @@ export async function runRelay(
     for (;;) {
       const datagram = await socket.receive();
       if (!datagram) break;
-      core.receive(datagram.data, datagram.from, scheduler.now());
+      if (!options.cover?.receive(datagram.data, datagram.from)) {
+        core.receive(datagram.data, datagram.from, scheduler.now());
+      }
       flush();
+      armCover();
     }
     options.alternate?.close();
     await alternateLoop;
@@ -115,5 +146,7 @@ export async function runRelay(
     stopped = true;
     if (timer !== undefined) scheduler.clearTimer(timer);
     if (statsTimer !== undefined) scheduler.clearTimer(statsTimer);
+    if (coverTimer !== undefined) scheduler.clearTimer(coverTimer);
+    options.cover?.close();
   }
 }

@@ -33,6 +33,10 @@ export interface RelayCounters {
   handshakes: number;
   cookieReplies: number;
   stunRequests: number;
+  /** Cover packets received from other relays (dropped after opening). */
+  coverReceived: number;
+  /** Cover packets this relay sent. */
+  coverSent: number;
   reservationsAccepted: number;
   reservationsRenewed: number;
   reservationsTimedOut: number;
@@ -54,6 +58,8 @@ export function newCounters(): RelayCounters {
     handshakes: 0,
     cookieReplies: 0,
     stunRequests: 0,
+    coverReceived: 0,
+    coverSent: 0,
     reservationsAccepted: 0,
     reservationsRenewed: 0,
     reservationsTimedOut: 0,
