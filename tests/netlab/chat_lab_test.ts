@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { collectJsonLines, type JsonLines } from "../json_lines_for_testing.ts";
 import { createLab, denoCommand, type Lab, type NatType } from "./lab.ts";
+import { labTest } from "./lab_gate.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url);
 const RELAY_PORT = 8000;
@@ -84,91 +85,102 @@ async function waitForMessages(peer: ChatPeer, count: number, ms = 20_000) {
   await peer.out.waitFor(() => messages(peer).length >= count, ms);
 }
 
-Deno.test("cone to cone: the chat goes direct and every message arrives once, in order", async () => {
-  const w = await world("cone", "cone");
-  try {
-    const first = Array.from({ length: 20 }, (_, i) => `a${i}`);
-    await say(w.alice, first);
-    await waitForMessages(w.bob, 20);
-    assert.deepEqual(messages(w.bob), first);
-    await w.alice.out.waitFor(
-      (e) => e.event === "path" && e.via === "direct",
-      15_000,
-    );
-    await w.bob.out.waitFor(
-      (e) => e.event === "path" && e.via === "direct",
-      15_000,
-    );
-    const second = Array.from({ length: 20 }, (_, i) => `b${i}`);
-    await say(w.bob, second);
-    await waitForMessages(w.alice, 20);
-    assert.deepEqual(messages(w.alice), second);
-  } finally {
-    await w.close();
-  }
-});
-
-Deno.test("cone to cone: cutting the direct path mid-chat falls back to the relay, losing nothing", async () => {
-  const w = await world("cone", "cone");
-  try {
-    await say(w.alice, ["hello"]);
-    await waitForMessages(w.bob, 1);
-    await w.alice.out.waitFor(
-      (e) => e.event === "path" && e.via === "direct",
-      15_000,
-    );
-    // Drop everything between the two sites on the internet router; the
-    // relay stays reachable.
-    const [a, b] = w.lab.sites.map((s) => s.nat.publicAddress);
-    for (const [src, dst] of [[a, b], [b, a]]) {
-      const r = await w.lab.run(w.lab.internet.ns, [
-        "iptables",
-        "-I",
-        "FORWARD",
-        "-s",
-        src,
-        "-d",
-        dst,
-        "-j",
-        "DROP",
-      ]);
-      assert.equal(r.code, 0, r.stderr);
+labTest(
+  "cone to cone: the chat goes direct and every message arrives once, in order",
+  async () => {
+    const w = await world("cone", "cone");
+    try {
+      const first = Array.from({ length: 20 }, (_, i) => `a${i}`);
+      await say(w.alice, first);
+      await waitForMessages(w.bob, 20);
+      assert.deepEqual(messages(w.bob), first);
+      await w.alice.out.waitFor(
+        (e) => e.event === "path" && e.via === "direct",
+        15_000,
+      );
+      await w.bob.out.waitFor(
+        (e) => e.event === "path" && e.via === "direct",
+        15_000,
+      );
+      const second = Array.from({ length: 20 }, (_, i) => `b${i}`);
+      await say(w.bob, second);
+      await waitForMessages(w.alice, 20);
+      assert.deepEqual(messages(w.alice), second);
+    } finally {
+      await w.close();
     }
-    const cutAt = Date.now();
-    const during = Array.from({ length: 30 }, (_, i) => `during ${i}`);
-    await say(w.alice, during);
-    await w.alice.out.waitFor(
-      (e) =>
-        e.event === "path" && e.via === "relay" &&
-        e.reason !== "the session starts over the relay while punching",
-      15_000,
-    );
-    const fallbackMs = Date.now() - cutAt;
-    await waitForMessages(w.bob, 31, 30_000);
-    assert.deepEqual(messages(w.bob), ["hello", ...during]);
-    assert.ok(fallbackMs < 8_000, `fell back after ${fallbackMs} ms`);
-  } finally {
-    await w.close();
-  }
-});
+  },
+);
 
-Deno.test("symmetric to symmetric: the chat stays relayed and delivers everything", async () => {
-  const w = await world("symmetric", "symmetric");
-  try {
-    const lines = Array.from({ length: 10 }, (_, i) => `s${i}`);
-    await say(w.alice, lines);
-    await waitForMessages(w.bob, 10);
-    assert.deepEqual(messages(w.bob), lines);
-    // A full punching round (5 s) passes without a direct path.
-    await new Promise((r) => setTimeout(r, 7_000));
-    assert.equal(
-      w.alice.out.events.some((e) => e.event === "path" && e.via === "direct"),
-      false,
-    );
-    await say(w.bob, ["reply"]);
-    await waitForMessages(w.alice, 1);
-    assert.deepEqual(messages(w.alice), ["reply"]);
-  } finally {
-    await w.close();
-  }
-});
+labTest(
+  "cone to cone: cutting the direct path mid-chat falls back to the relay, losing nothing",
+  async () => {
+    const w = await world("cone", "cone");
+    try {
+      await say(w.alice, ["hello"]);
+      await waitForMessages(w.bob, 1);
+      await w.alice.out.waitFor(
+        (e) => e.event === "path" && e.via === "direct",
+        15_000,
+      );
+      // Drop everything between the two sites on the internet router; the
+      // relay stays reachable.
+      const [a, b] = w.lab.sites.map((s) => s.nat.publicAddress);
+      for (const [src, dst] of [[a, b], [b, a]]) {
+        const r = await w.lab.run(w.lab.internet.ns, [
+          "iptables",
+          "-I",
+          "FORWARD",
+          "-s",
+          src,
+          "-d",
+          dst,
+          "-j",
+          "DROP",
+        ]);
+        assert.equal(r.code, 0, r.stderr);
+      }
+      const cutAt = Date.now();
+      const during = Array.from({ length: 30 }, (_, i) => `during ${i}`);
+      await say(w.alice, during);
+      await w.alice.out.waitFor(
+        (e) =>
+          e.event === "path" && e.via === "relay" &&
+          e.reason !== "the session starts over the relay while punching",
+        15_000,
+      );
+      const fallbackMs = Date.now() - cutAt;
+      await waitForMessages(w.bob, 31, 30_000);
+      assert.deepEqual(messages(w.bob), ["hello", ...during]);
+      assert.ok(fallbackMs < 8_000, `fell back after ${fallbackMs} ms`);
+    } finally {
+      await w.close();
+    }
+  },
+);
+
+labTest(
+  "symmetric to symmetric: the chat stays relayed and delivers everything",
+  async () => {
+    const w = await world("symmetric", "symmetric");
+    try {
+      const lines = Array.from({ length: 10 }, (_, i) => `s${i}`);
+      await say(w.alice, lines);
+      await waitForMessages(w.bob, 10);
+      assert.deepEqual(messages(w.bob), lines);
+      // A full punching round (5 s) passes without a direct path.
+      await new Promise((r) => setTimeout(r, 7_000));
+      assert.equal(
+        w.alice.out.events.some((e) =>
+          e.event === "path" && e.via === "direct"
+        ),
+        false,
+      );
+      await say(w.bob, ["reply"]);
+      await waitForMessages(w.alice, 1);
+      assert.deepEqual(messages(w.alice), ["reply"]);
+    } finally {
+      await w.close();
+    }
+  },
+);

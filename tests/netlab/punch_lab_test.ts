@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { collectJsonLines } from "../json_lines_for_testing.ts";
 import { createLab, denoCommand, type NatType } from "./lab.ts";
+import { labTest } from "./lab_gate.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url);
 
@@ -66,7 +67,7 @@ async function punchPair(natA: NatType, natB: NatType) {
   }
 }
 
-Deno.test("punch classifies cone NATs and reports a direct path", async () => {
+labTest("punch classifies cone NATs and reports a direct path", async () => {
   const { a, b, lab } = await punchPair("cone", "cone");
   for (const [report, site] of [[a, 0], [b, 1]] as const) {
     assert.equal(report.nat.behindNat, true);
@@ -78,18 +79,24 @@ Deno.test("punch classifies cone NATs and reports a direct path", async () => {
   }
 });
 
-Deno.test("punch classifies symmetric NATs and says why it stays relayed", async () => {
-  const { a, b } = await punchPair("symmetric", "symmetric");
-  for (const report of [a, b]) {
-    assert.equal(report.nat.mapping, "endpoint-dependent");
-    assert.equal(report.verdict, "relayed");
-    assert.ok(report.peer.established, "still connected through the relay");
-    assert.match(report.reasons.join(" "), /symmetric/);
-  }
-});
+labTest(
+  "punch classifies symmetric NATs and says why it stays relayed",
+  async () => {
+    const { a, b } = await punchPair("symmetric", "symmetric");
+    for (const report of [a, b]) {
+      assert.equal(report.nat.mapping, "endpoint-dependent");
+      assert.equal(report.verdict, "relayed");
+      assert.ok(report.peer.established, "still connected through the relay");
+      assert.match(report.reasons.join(" "), /symmetric/);
+    }
+  },
+);
 
-Deno.test("punch on a bare Linux router sees endpoint-independent mapping", async () => {
-  const { a } = await punchPair("bare", "cone");
-  assert.equal(a.nat.mapping, "endpoint-independent");
-  assert.equal(a.nat.behindNat, true);
-});
+labTest(
+  "punch on a bare Linux router sees endpoint-independent mapping",
+  async () => {
+    const { a } = await punchPair("bare", "cone");
+    assert.equal(a.nat.mapping, "endpoint-independent");
+    assert.equal(a.nat.behindNat, true);
+  },
+);
