@@ -4,11 +4,17 @@
  * @module
  */
 
+import { basename } from "node:path";
+import { checkFileName } from "../lib/transfer/mod.ts";
 import { UsageError } from "../lib/user_error.ts";
 import type { HostPort, PeerSpec } from "./flags.ts";
 import { parseFlags, parseName, parsePeerSpec, parsePort } from "./flags.ts";
-import { IDENTITY_FLAG, IDENTITY_HELP } from "./identity_option.ts";
-import { notAvailableYet } from "./not_available.ts";
+import {
+  IDENTITY_FLAG,
+  IDENTITY_HELP,
+  loadCommandIdentity,
+} from "./identity_option.ts";
+import { PROCESS_SINKS, Reporter } from "./output.ts";
 import {
   DIRECTORY_HELP,
   HOPS_HELP,
@@ -17,6 +23,8 @@ import {
   parseRelayFlag,
   RELAY_HELP,
 } from "./peer_flags.ts";
+import { refuseHops } from "./transfer_terminal.ts";
+import { runSend } from "./transfer_send.ts";
 
 /** One line for `altnet --help`. */
 export const summary = "send a file to a peer (resumable, verified)";
@@ -24,7 +32,8 @@ export const summary = "send a file to a peer (resumable, verified)";
 /** `altnet send --help`. */
 export const help = `altnet send: ${summary}
 
-Usage: altnet send <name> <port> <peer> <file> [--relay HOST:PORT] [--hops N] [--json]
+Usage: altnet send <name> <port> <peer> <file> [--relay HOST:PORT] [--hops N]
+                   [--accept-new-key] [--json]
 
 Arguments:
   <name>             the name you register under at relays
@@ -36,9 +45,17 @@ Options:
 ${RELAY_HELP}
 ${HOPS_HELP}
 ${DIRECTORY_HELP}
+  --accept-new-key   accept a peer whose key changed since last time
+  --relay-only       never use a direct path (to check or measure a relay)
 ${IDENTITY_HELP}
   --json             JSON Lines events on stdout (ready, path, progress, done, error)
-  -h, --help         show this help`;
+  -h, --help         show this help
+
+The peer must be running 'altnet receive'. It is offered the file's name,
+size and SHA-256, and accepts or declines. Every chunk is verified on
+arrival; if either side stops, running the same command again resumes from
+the last verified chunk. Exits 0 once the peer confirms the whole file is
+verified and in place.`;
 
 /** Parsed `altnet send` flags. */
 export interface SendOptions {
@@ -52,6 +69,8 @@ export interface SendOptions {
   relay?: HostPort;
   hops: number;
   directory: string;
+  acceptNewKey: boolean;
+  relayOnly: boolean;
 }
 
 /** Parses `altnet send` arguments; throws UsageError on mistakes. */
@@ -61,6 +80,8 @@ export function parseSendArgs(args: string[]): SendOptions {
     relay: { type: "string" },
     hops: { type: "string" },
     directory: { type: "string" },
+    "accept-new-key": { type: "boolean" },
+    "relay-only": { type: "boolean" },
   }, { names: ["name", "port", "peer", "file"] });
   if (v.help) return { help: true } as SendOptions;
   return {
@@ -74,6 +95,8 @@ export function parseSendArgs(args: string[]): SendOptions {
     relay: parseRelayFlag(v.relay),
     hops: parseHopsFlag(v.hops),
     directory: parseDirectoryFlag(v.directory),
+    acceptNewKey: v["accept-new-key"] ?? false,
+    relayOnly: v["relay-only"] ?? false,
   };
 }
 
@@ -86,5 +109,17 @@ export async function run(options: SendOptions): Promise<number> {
   if (!info.isFile) {
     throw new UsageError(`Cannot send what is not a file: ${options.file}`);
   }
-  notAvailableYet("send", "file transfer (issue: file transfer)");
+  const unsafe = checkFileName(basename(options.file));
+  if (unsafe) {
+    throw new UsageError(
+      `Cannot send a file whose name a receiver would refuse: ${
+        basename(options.file)
+      } (${unsafe})`,
+      { hint: "copy or rename it to a plain name first" },
+    );
+  }
+  refuseHops(options.hops);
+  const reporter = new Reporter(options.json, PROCESS_SINKS);
+  const loaded = await loadCommandIdentity(options.identity, reporter);
+  return await runSend(options, loaded, reporter);
 }

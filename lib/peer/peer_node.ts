@@ -111,6 +111,25 @@ export class PeerNode {
     this.#pump();
   }
 
+  /**
+   * Starts over with `peer`: closes its circuit at the relay and forgets the
+   * connection, then asks the relay again. The relay opens a new circuit,
+   * so both ends make a new connection with a fresh handshake. For when a
+   * session cannot come up on the old circuit (the other end restarted and
+   * lost its keys while we are not the side that starts handshakes) or a
+   * transfer stopped moving.
+   */
+  reconnect(peer: string): void {
+    const link = this.#links.get(peer);
+    if (link) {
+      this.relayClient.closeCircuit(link.circuitId);
+      link.connection.close();
+      this.#links.delete(peer);
+    }
+    this.relayClient.connect(peer);
+    this.#pump();
+  }
+
   /** The connection with `peer`, if any. */
   connection(peer: string): PeerConnection | undefined {
     return this.#links.get(peer)?.connection;

@@ -54,6 +54,7 @@ export {
 export { RangeSet } from "./range_set.ts";
 export {
   DEFAULT_RECEIVE_BUFFER,
+  QUICK_ACK_SEGMENTS,
   type ReceiveStats,
   ReceiveStream,
   type ReceiveStreamOptions,

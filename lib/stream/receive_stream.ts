@@ -45,6 +45,12 @@ export const DEFAULT_RECEIVE_BUFFER = 4 * 1024 * 1024;
  */
 export const WINDOW_UPDATE_FRACTION = 1 / 4;
 
+/**
+ * Tuning: after a loss sign or a window-limited round, this many segments
+ * are acknowledged every second one even when `ackEverySegments` is larger.
+ */
+export const QUICK_ACK_SEGMENTS = 256;
+
 /** How many recent arrivals are remembered to choose ACK ranges by recency. */
 const RECENT_ARRIVALS = 2 * MAX_ACK_RANGES;
 
@@ -61,6 +67,19 @@ export interface ReceiveStreamOptions {
    * defaults to {@linkcode INITIAL_WINDOW}. Only tests change it.
    */
   initialWindow?: number;
+  /**
+   * Acknowledge in-order data at least every this many segments (RFC 5681
+   * §4.2's 2 by default). A bulk receiver may ask for fewer ACKs: each one
+   * costs both ends a sealed datagram. Out-of-order data, gap fills,
+   * duplicates and FINs are still acknowledged at once, and the delayed-ACK
+   * timer still bounds the wait. Whenever the path shows loss (a gap, a
+   * duplicate) or the sender ran short of window (the delayed-ACK timer
+   * fired with data unacknowledged), the next
+   * {@linkcode QUICK_ACK_SEGMENTS} segments are acknowledged every second
+   * one again: a sender whose window is smaller than the threshold would
+   * otherwise wait for the timer every round trip.
+   */
+  ackEverySegments?: number;
 }
 
 /** Counters of the receiving half. */
@@ -99,6 +118,7 @@ export class ReceiveStream {
   /** The 16-bit stream id. */
   readonly streamId: number;
   readonly #limit: number;
+  readonly #ackEvery: number;
   /** Bytes handed to the application. */
   #readOffset = 0;
   /** Every byte below this arrived; bytes [readOffset, cumulative) wait in #readable. */
@@ -115,6 +135,9 @@ export class ReceiveStream {
   #recent: number[] = [];
   #ackNow = false;
   #unacked = 0;
+  /** Segments taken so far, and below which count ACKs go every second one. */
+  #segments = 0;
+  #quickUntil = 0;
   #ackTimer = new AckTimer();
   #advertisedEdge: number;
   #stats: ReceiveStats = {
@@ -145,6 +168,12 @@ export class ReceiveStream {
       );
     }
     this.#advertisedEdge = initialWindow;
+    this.#ackEvery = options.ackEverySegments ?? ACK_EVERY_SEGMENTS;
+    if (!Number.isInteger(this.#ackEvery) || this.#ackEvery < 1) {
+      throw new RangeError(
+        `Cannot acknowledge every ${this.#ackEvery} segments: use a whole number from 1`,
+      );
+    }
   }
 
   /** The highest offset the peer may send up to: read bytes + buffer. */
@@ -196,7 +225,13 @@ export class ReceiveStream {
 
   /** Call when {@linkcode nextTimeout} passed: the delayed ACK becomes due. */
   onTimeout(now: number): void {
-    if (this.#ackTimer.isDue(now)) this.#ackNow = true;
+    if (this.#ackTimer.isDue(now)) {
+      this.#ackNow = true;
+      // The sender stopped short of the threshold: it is window-limited.
+      if (this.#unacked > 0) {
+        this.#quickUntil = this.#segments + QUICK_ACK_SEGMENTS;
+      }
+    }
   }
 
   /**
@@ -255,11 +290,16 @@ export class ReceiveStream {
     // an out-of-order segment and one that fills a gap; otherwise at least
     // every second segment, or when the delayed-ACK timer fires.
     // (A segment with nothing new is a duplicate, or a repeated FIN.)
+    this.#segments++;
     if (fresh === 0 || start > cumulativeBefore || hadGap || newFin) {
       this.#ackNow = true;
+      if (!newFin) this.#quickUntil = this.#segments + QUICK_ACK_SEGMENTS;
     } else {
       this.#unacked++;
-      if (this.#unacked >= ACK_EVERY_SEGMENTS) this.#ackNow = true;
+      const every = this.#segments < this.#quickUntil
+        ? Math.min(ACK_EVERY_SEGMENTS, this.#ackEvery)
+        : this.#ackEvery;
+      if (this.#unacked >= every) this.#ackNow = true;
       else this.#ackTimer.onAckElicitingReceived(now);
     }
   }

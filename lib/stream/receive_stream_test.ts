@@ -6,7 +6,7 @@ import {
   type StreamAckMessage,
   type StreamDataMessage,
 } from "../wire/mod.ts";
-import { ReceiveStream } from "./receive_stream.ts";
+import { QUICK_ACK_SEGMENTS, ReceiveStream } from "./receive_stream.ts";
 import { DELAYED_ACK_MS } from "./timers.ts";
 
 function data(
@@ -216,6 +216,48 @@ Deno.test("constructor refuses bad stream ids and buffers", () => {
   );
   assert.throws(
     () => new ReceiveStream(1, { receiveBuffer: 2 ** 33 }),
+    RangeError,
+  );
+});
+
+Deno.test("a bulk receiver may acknowledge in-order data every n segments; loss is still acknowledged at once", () => {
+  const rx = new ReceiveStream(1, { ackEverySegments: 8 });
+  for (let i = 0; i < 7; i++) {
+    rx.receive(data(i * 100, 100), 0);
+    assert.equal(rx.pollAck(0), undefined, `segment ${i}`);
+  }
+  rx.receive(data(700, 100), 0);
+  assert.equal(ack(rx).cumulative, 800);
+  // A gap: acknowledged at once, whatever the setting.
+  rx.receive(data(900, 100), 1);
+  assert.deepEqual(ack(rx, 1).ranges, [{ start: 900, end: 1000 }]);
+  rx.receive(data(800, 100), 2);
+  ack(rx, 2);
+  // After a loss sign, every second segment again for a while…
+  rx.receive(data(1000, 100), 3);
+  assert.equal(rx.pollAck(3), undefined);
+  rx.receive(data(1100, 100), 3);
+  assert.equal(ack(rx, 3).cumulative, 1200);
+  // …then every n once the path is clean.
+  let offset = 1200;
+  for (let i = 0; i < QUICK_ACK_SEGMENTS; i++, offset += 100) {
+    rx.receive(data(offset, 100), 4);
+    rx.pollAck(4);
+  }
+  rx.makeAck();
+  for (let i = 0; i < 7; i++, offset += 100) {
+    rx.receive(data(offset, 100), 5);
+    assert.equal(rx.pollAck(5), undefined);
+  }
+  // The delayed-ACK timer still bounds the wait, and its firing (the
+  // sender ran short of window) brings back every second segment.
+  rx.onTimeout(5 + DELAYED_ACK_MS);
+  assert.ok(rx.pollAck(5 + DELAYED_ACK_MS));
+  rx.receive(data(offset, 100), 40);
+  rx.receive(data(offset + 100, 100), 40);
+  assert.ok(rx.pollAck(40));
+  assert.throws(
+    () => new ReceiveStream(1, { ackEverySegments: 0 }),
     RangeError,
   );
 });
