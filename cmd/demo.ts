@@ -42,7 +42,7 @@ export function parseDemoArgs(args: string[]): DemoOptions {
 /** What the demo cannot show yet, in the order it will arrive. */
 const COMING = [
   "birthday probing through symmetric NATs",
-  "file transfer (altnet send / receive)",
+  "onion routing (--hops)",
 ];
 
 /** Runs `altnet demo`. */
