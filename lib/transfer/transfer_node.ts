@@ -109,12 +109,16 @@ export interface TransferNodeOptions {
 export const CONNECT_RETRY_MS = 2_000;
 
 /**
- * Tuning: a connection to our peer with no session after this long is
- * started over on a new circuit (past the handshake retries at 1, 2 and
- * 4 s). It happens when the peer kept its end of the old circuit while we
- * restarted, and it is the side that starts handshakes.
+ * Tuning: when the peer is the side that starts handshakes (its static key
+ * sorts first) and our connection has no session after this long, it is
+ * started over on a new circuit. That happens when we restarted while the
+ * peer kept its end of the old circuit: it has a session and no reason to
+ * start another. 12 s lets its handshake retries (1, 2, 4, 5 s) run first.
  */
-export const SESSION_SETUP_TIMEOUT_MS = 8_000;
+export const SESSION_SETUP_TIMEOUT_MS = 12_000;
+
+/** Give up after starting over this many times without a session. */
+export const SESSION_SETUP_ATTEMPTS = 3;
 
 /** Streams of a connection nobody asked for: everything is dropped. */
 const DROPPING_MUX: StreamMux = {
@@ -137,6 +141,11 @@ export class TransferNode {
   #stopped = false;
   /** Since when the connection to our peer exists without a session. */
   #sessionlessSince: number | undefined;
+  /** Times we started over without a session since the last one. */
+  #setupAttempts = 0;
+  /** The peer's key as the relay announced it. */
+  #peerKey: Uint8Array | undefined;
+  #saidWaiting = false;
 
   constructor(options: TransferNodeOptions) {
     this.#options = options;
@@ -208,12 +217,26 @@ export class TransferNode {
     const connection = this.#node.connection(target);
     if (!connection || connection.established) {
       this.#sessionlessSince = undefined;
+      if (connection) this.#setupAttempts = 0;
       return;
     }
+    // When we start the handshakes our own retries run, and fail loudly.
+    const peerStarts = this.#peerKey !== undefined &&
+      compareBytes(this.#peerKey, this.#options.staticKeyPair.publicKey) < 0;
+    if (!peerStarts) return;
     this.#sessionlessSince ??= now;
-    if (now - this.#sessionlessSince >= SESSION_SETUP_TIMEOUT_MS) {
-      this.reconnect();
+    if (now - this.#sessionlessSince < SESSION_SETUP_TIMEOUT_MS) return;
+    if (this.#setupAttempts >= SESSION_SETUP_ATTEMPTS) {
+      this.#fail(
+        `Cannot set up an encrypted session with ${target}: no session after ${
+          SESSION_SETUP_ATTEMPTS + 1
+        } tries`,
+        `check that ${target} is running and reachable, then run again`,
+      );
+      return;
     }
+    this.#setupAttempts++;
+    this.reconnect();
   }
 
   /** Call after writing to a stream: sends what is due. */
@@ -277,11 +300,15 @@ export class TransferNode {
           event.request === MessageKind.CONNECT &&
           event.reason === ReasonCode.PEER_NOT_FOUND && target !== undefined
         ) {
-          onEvent({
-            event: "waiting",
-            peer: target,
-            reason: `${target} is not registered at the relay yet`,
-          });
+          // Said once, not at every retry.
+          if (!this.#saidWaiting) {
+            this.#saidWaiting = true;
+            onEvent({
+              event: "waiting",
+              peer: target,
+              reason: `${target} is not registered at the relay yet`,
+            });
+          }
           this.#retry = this.#options.scheduler.setTimer(
             this.#options.scheduler.now() + CONNECT_RETRY_MS,
             () => this.#connect(),
@@ -304,6 +331,10 @@ export class TransferNode {
         );
         break;
       case "connecting": {
+        if (event.peer === target) {
+          this.#peerKey = event.peerKey;
+          this.#saidWaiting = false;
+        }
         if (event.peer !== target || this.#options.acceptNewKey) break;
         // The relay tells us the key before the handshake: refuse early.
         if (
@@ -466,4 +497,11 @@ export class TransferNode {
     this.#fatal = { event: "fatal", message, hint };
     this.#options.onEvent(this.#fatal);
   }
+}
+
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) {
+    if (a[i] !== b[i]) return a[i] - b[i];
+  }
+  return a.length - b.length;
 }
