@@ -272,7 +272,7 @@ export class ReceiveApp {
    * (`DONE`, `DECLINE`, `ERROR`): call before stopping, or a sender may
    * never learn that its file arrived.
    */
-  async flush(graceMs = 2_000): Promise<void> {
+  async flush(graceMs = 10_000): Promise<void> {
     const { scheduler } = this.#options;
     const deadline = scheduler.now() + graceMs;
     while (

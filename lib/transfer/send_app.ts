@@ -341,14 +341,26 @@ export class SendApp {
           });
           this.#node.reconnect();
         } else if (now - this.#lastMoveAt >= limit) {
-          this.#finish({
-            ok: false,
-            message:
-              `The transfer of ${this.#options.offer.name} stalled: no progress for ${
-                Math.round(limit / 1000)
-              } s`,
-            hint: "run the same command again to resume where it stopped",
-          });
+          const { name, size } = this.#options.offer;
+          this.#finish(
+            transfer.state === "sent" && transfer.delivered === size
+              ? {
+                ok: false,
+                message:
+                  `${this.#options.peer} received every byte of ${name} but did not confirm it within ${
+                    Math.round(limit / 1000)
+                  } s`,
+                hint:
+                  `ask them whether ${name} arrived (sha256 ${this.#options.offer.sha256.toHex()}); running again resumes if not`,
+              }
+              : {
+                ok: false,
+                message: `The transfer of ${name} stalled: no progress for ${
+                  Math.round(limit / 1000)
+                } s`,
+                hint: "run the same command again to resume where it stopped",
+              },
+          );
           return;
         }
         this.#emitProgress(now);

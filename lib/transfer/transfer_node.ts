@@ -205,6 +205,13 @@ export class TransferNode {
     this.#circuitClosed = false;
     this.#sessionlessSince = undefined;
     this.#node.reconnect(target);
+    // Ask again later if this CONNECT or its RENDEZVOUS gets lost.
+    const { scheduler } = this.#options;
+    if (this.#retry !== undefined) scheduler.clearTimer(this.#retry);
+    this.#retry = scheduler.setTimer(
+      scheduler.now() + CONNECT_RETRY_MS,
+      () => this.#connect(),
+    );
   }
 
   /**
@@ -300,7 +307,7 @@ export class TransferNode {
           event.request === MessageKind.CONNECT &&
           event.reason === ReasonCode.PEER_NOT_FOUND && target !== undefined
         ) {
-          // Said once, not at every retry.
+          // Said once, not at every retry (#connect asks again).
           if (!this.#saidWaiting) {
             this.#saidWaiting = true;
             onEvent({
@@ -309,10 +316,6 @@ export class TransferNode {
               reason: `${target} is not registered at the relay yet`,
             });
           }
-          this.#retry = this.#options.scheduler.setTimer(
-            this.#options.scheduler.now() + CONNECT_RETRY_MS,
-            () => this.#connect(),
-          );
         } else {
           this.#fail(
             `The relay refused: ${
@@ -468,12 +471,23 @@ export class TransferNode {
     }
   }
 
+  /**
+   * Asks the relay for our peer, and again every {@linkcode CONNECT_RETRY_MS}
+   * until a rendezvous made a connection: the peer may not be registered
+   * yet, and a `CONNECT` or its `RENDEZVOUS` may be lost.
+   */
   #connect() {
+    const { scheduler } = this.#options;
+    if (this.#retry !== undefined) scheduler.clearTimer(this.#retry);
     this.#retry = undefined;
     const target = this.#options.peer;
     if (target === undefined || this.#fatal || this.#stopped) return;
     if (this.#node.connection(target)) return;
     this.#node.connect(target);
+    this.#retry = scheduler.setTimer(
+      scheduler.now() + CONNECT_RETRY_MS,
+      () => this.#connect(),
+    );
   }
 
   /**
@@ -488,8 +502,7 @@ export class TransferNode {
     const session = this.#sessions.get(target);
     if (session?.path.via === "direct") return;
     if (!(this.#options.wantsConnection?.() ?? false)) return;
-    this.#circuitClosed = false;
-    this.#node.connect(target);
+    this.reconnect();
   }
 
   #fail(message: string, hint?: string) {

@@ -94,9 +94,35 @@ async function finish(
   out: string,
   name: string,
 ) {
-  const [a, b] = await Promise.all([t.alice.child.status, t.bob.child.status]);
-  assert.equal(a.code, 0, await t.alice.stderr);
-  assert.equal(b.code, 0, await t.bob.stderr);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const statuses = await Promise.race([
+    Promise.all([t.alice.child.status, t.bob.child.status]),
+    new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), 90_000);
+    }),
+  ]);
+  clearTimeout(timer);
+  const story = (side: Side) =>
+    JSON.stringify(
+      side.out.events.filter((e) => e.event !== "progress").slice(-10),
+    ) + `\nlast progress: ${
+      JSON.stringify(
+        side.out.events.filter((e) => e.event === "progress").at(-1),
+      )
+    }`;
+  if (!statuses) {
+    for (const side of [t.alice, t.bob]) {
+      try {
+        side.child.kill("SIGKILL");
+      } catch { /* exited */ }
+    }
+    assert.fail(
+      `not done within 90 s\nalice: ${story(t.alice)}\nbob: ${story(t.bob)}`,
+    );
+  }
+  const [a, b] = statuses;
+  assert.equal(a.code, 0, (await t.alice.stderr) + story(t.alice));
+  assert.equal(b.code, 0, (await t.bob.stderr) + story(t.bob));
   await t.alice.out.ended;
   const got = createHash("sha256").update(await Deno.readFile(join(out, name)))
     .digest("hex");
