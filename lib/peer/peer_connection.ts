@@ -145,6 +145,17 @@ export class PeerConnection {
     if (this.#options.initiator) this.#beginHandshake(now);
   }
 
+  /**
+   * The relay introduced us again: the peer may have restarted and lost its
+   * session, so the initiator starts a fresh handshake rather than wait for
+   * its next rekey (up to two minutes).
+   */
+  onRepeatedRendezvous(now: number = this.#now()): void {
+    if (!this.#options.initiator || this.#handshake || this.#closed) return;
+    this.#handshakeAttempts = 0;
+    this.#beginHandshake(now);
+  }
+
   /** Whether the relay circuit can carry packets. */
   setRelayAvailable(available: boolean): void {
     this.#relayAvailable = available;

@@ -242,3 +242,45 @@ Deno.test("garbage and replays to a connection are refused without a throw", () 
   }
   assert.ok(t.bob.established);
 });
+
+Deno.test("a repeated rendezvous makes the initiator handshake again with a restarted peer", () => {
+  let now = 0;
+  const aliceKeys = DH_25519.generateKeyPair();
+  const bobKeys = DH_25519.generateKeyPair();
+  let wall = 1_700_000_000_000;
+  const alice = new PeerConnection({
+    staticKeyPair: aliceKeys,
+    initiator: true,
+    streams: new RecordingMux(),
+    now: () => now,
+    wallClock: () => wall++,
+  });
+  const makeBob = () =>
+    new PeerConnection({
+      staticKeyPair: bobKeys,
+      initiator: false,
+      streams: new RecordingMux(),
+      now: () => now,
+    });
+  const relay = (a: PeerConnection, b: PeerConnection) => {
+    for (let i = 0; i < 10; i++) {
+      for (let out; (out = a.pollTransmit(now));) {
+        b.receive(out.data, { via: "relay" }, now);
+      }
+      for (let out; (out = b.pollTransmit(now));) {
+        a.receive(out.data, { via: "relay" }, now);
+      }
+    }
+  };
+  const bob = makeBob();
+  alice.start(now);
+  relay(alice, bob);
+  assert.ok(bob.established);
+  // Bob restarts: same key, no session. Without help alice would only
+  // notice at her next rekey.
+  const bob2 = makeBob();
+  now += 1000;
+  alice.onRepeatedRendezvous(now);
+  relay(alice, bob2);
+  assert.ok(bob2.established, "the restarted peer has a session again");
+});

@@ -295,6 +295,7 @@ export class PeerNode {
     const existing = this.#links.get(event.peerName);
     if (existing && existing.circuitId === event.circuitId) {
       existing.connection.paths.startPunching(now + event.startInMs);
+      existing.connection.onRepeatedRendezvous(now);
       return;
     }
     existing?.connection.close();
