@@ -6,6 +6,9 @@
  *
  * - {@linkcode SendApp} and {@linkcode ReceiveApp}: the commands without
  *   their terminal (socket, clock and decisions injected).
+ * - {@linkcode OutgoingFile} and {@linkcode IncomingTransfers}: the two
+ *   halves apart from the network (offers checked and decided, progress,
+ *   timeouts), which `altnet chat` runs over its own session too.
  * - {@linkcode OutgoingTransfer} and {@linkcode IncomingTransfer}: one
  *   transfer on one stream, driven by `pump()`.
  * - {@linkcode hashFile}, {@linkcode openPartFile}: the disk on each side.
@@ -22,6 +25,8 @@ export * from "./source_file.ts";
 export * from "./part_file.ts";
 export * from "./outgoing.ts";
 export * from "./incoming.ts";
+export * from "./incoming_transfers.ts";
+export * from "./outgoing_file.ts";
 export * from "./progress.ts";
 export * from "./stream_ids.ts";
 export * from "./transfer_node.ts";

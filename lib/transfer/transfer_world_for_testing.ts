@@ -27,8 +27,8 @@ import {
 import type { Endpoint } from "../wire/mod.ts";
 import type { Offer } from "./frames.ts";
 import { openPartFile, type PartHandle } from "./part_file.ts";
+import type { Decision } from "./incoming_transfers.ts";
 import {
-  type Decision,
   ReceiveApp,
   type ReceiveAppOptions,
   type ReceiveEvent,
