@@ -11,6 +11,7 @@ import {
   encodePacket,
   type Endpoint,
   MAX_ACK_RANGES,
+  MAX_BIRTHDAY_SOCKETS,
   MAX_FORWARD_PACKET_SIZE,
   MAX_INIT_NOISE_LENGTH,
   MAX_MESSAGE_SIZE,
@@ -20,6 +21,7 @@ import {
   MAX_TEXT_LENGTH,
   type Message,
   MessageKind,
+  type NatMapping,
   normalizeAddress,
   type Packet,
   PacketType,
@@ -252,7 +254,7 @@ function genAckRanges(rng: Rng, cumulative: number) {
 /** A random valid inner message of any kind. */
 export function genMessage(rng: Rng): Message {
   const reason = () => rng.edge(1, 12) as 1;
-  switch (rng.below(16)) {
+  switch (rng.below(17)) {
     case 0:
       return { kind: MessageKind.PADDING, size: rng.edge(1, MAX_MESSAGE_SIZE) };
     case 1:
@@ -350,6 +352,12 @@ export function genMessage(rng: Rng): Message {
     }
     case 14:
       return { kind: MessageKind.CLOSE, reason: reason(), text: genText(rng) };
+    case 15:
+      return {
+        kind: MessageKind.NAT_INFO,
+        mapping: rng.below(4) as NatMapping,
+        birthdaySockets: rng.edge(0, MAX_BIRTHDAY_SOCKETS),
+      };
     default:
       return {
         kind: MessageKind.CELL,

@@ -94,6 +94,20 @@ export const MAX_CANDIDATES = 8;
 /** §1.2 `RENDEZVOUS`: at most this many candidates (the peer's 8 plus its observed endpoint). */
 export const MAX_RENDEZVOUS_CANDIDATES = 9;
 
+/** §1.2 `NAT_INFO`: the mapping byte. */
+export const NatMapping = {
+  UNKNOWN: 0,
+  NONE: 1,
+  ENDPOINT_INDEPENDENT: 2,
+  ENDPOINT_DEPENDENT: 3,
+} as const;
+
+/** One of the {@linkcode NatMapping} numbers. */
+export type NatMapping = typeof NatMapping[keyof typeof NatMapping];
+
+/** §1.2 `NAT_INFO`: at most this many birthday-probing sockets are announced. */
+export const MAX_BIRTHDAY_SOCKETS = 1024;
+
 /** §1.2 `STREAM_ACK`: at most this many ranges. */
 export const MAX_ACK_RANGES = 16;
 
@@ -130,6 +144,7 @@ export const MessageKind = {
   STREAM_DATA: 0x22,
   STREAM_ACK: 0x23,
   CLOSE: 0x24,
+  NAT_INFO: 0x25,
   CELL: 0x30,
 } as const;
 
@@ -177,6 +192,11 @@ export type EndpointFamily = typeof EndpointFamily[keyof typeof EndpointFamily];
 /** Whether `value` is a reason code of §1.3. */
 export function isReasonCode(value: number): value is ReasonCode {
   return Number.isInteger(value) && value >= 1 && value <= 12;
+}
+
+/** Whether `value` is a NAT mapping byte of §1.2 `NAT_INFO`. */
+export function isNatMapping(value: number): value is NatMapping {
+  return Number.isInteger(value) && value >= 0 && value <= 3;
 }
 
 /** Whether `value` is a suite of §2.1. */

@@ -10,7 +10,7 @@
  * @module
  */
 
-import type { MessageKind, ReasonCode } from "./constants.ts";
+import type { MessageKind, NatMapping, ReasonCode } from "./constants.ts";
 import type { Endpoint } from "./endpoint.ts";
 
 export { encodeMessage } from "./message_encode.ts";
@@ -198,6 +198,22 @@ export interface CellMessage {
   body: Uint8Array;
 }
 
+/**
+ * `0x25 NAT_INFO`: end to end, what the sender knows of its own NAT and
+ * whether it is ready for birthday probing (docs/PROTOCOL.md §4.4).
+ */
+export interface NatInfoMessage {
+  /** {@linkcode MessageKind.NAT_INFO} */
+  kind: typeof MessageKind.NAT_INFO;
+  /** The sender's NAT mapping behaviour, one of {@linkcode NatMapping}. */
+  mapping: NatMapping;
+  /**
+   * How many extra sockets the sender holds open for birthday probing now,
+   * 0–`MAX_BIRTHDAY_SOCKETS`; 0 when it is not probing (16-bit).
+   */
+  birthdaySockets: number;
+}
+
 /** Any inner message; switch on `kind`. */
 export type Message =
   | PaddingMessage
@@ -215,4 +231,5 @@ export type Message =
   | StreamDataMessage
   | StreamAckMessage
   | CloseMessage
+  | NatInfoMessage
   | CellMessage;

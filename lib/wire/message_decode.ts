@@ -7,8 +7,10 @@
 
 import {
   CELL_BODY_SIZE,
+  isNatMapping,
   KEY_SIZE,
   MAX_ACK_RANGES,
+  MAX_BIRTHDAY_SOCKETS,
   MAX_CANDIDATES,
   MAX_MESSAGE_SIZE,
   MAX_RENDEZVOUS_CANDIDATES,
@@ -210,6 +212,26 @@ function decodeClose(r: Reader): DecodeResult<Message> {
   });
 }
 
+function decodeNatInfo(r: Reader): DecodeResult<Message> {
+  if (!r.has(4)) return truncated("NAT_INFO");
+  const mapping = r.u8();
+  if (!isNatMapping(mapping)) {
+    return fail("bad-field", `unknown NAT mapping: ${mapping}`);
+  }
+  const flags = r.u8();
+  if (flags !== 0) {
+    return fail(
+      "bad-field",
+      `reserved NAT_INFO flags set: 0x${flags.toString(16)}`,
+    );
+  }
+  const birthdaySockets = r.u16();
+  if (birthdaySockets > MAX_BIRTHDAY_SOCKETS) {
+    return fail("bad-field", `too many birthday sockets: ${birthdaySockets}`);
+  }
+  return ok({ kind: MessageKind.NAT_INFO, mapping, birthdaySockets });
+}
+
 function decodeCell(r: Reader): DecodeResult<Message> {
   if (!r.has(5 + CELL_BODY_SIZE)) return truncated("CELL");
   return ok({
@@ -254,6 +276,8 @@ function decodeKind(r: Reader, kind: number): DecodeResult<Message> {
       return decodeStreamAck(r);
     case MessageKind.CLOSE:
       return decodeClose(r);
+    case MessageKind.NAT_INFO:
+      return decodeNatInfo(r);
     case MessageKind.CELL:
       return decodeCell(r);
     default:

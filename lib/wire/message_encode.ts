@@ -7,8 +7,10 @@
 
 import {
   CELL_BODY_SIZE,
+  isNatMapping,
   KEY_SIZE,
   MAX_ACK_RANGES,
+  MAX_BIRTHDAY_SOCKETS,
   MAX_CANDIDATES,
   MAX_FORWARD_PACKET_SIZE,
   MAX_MESSAGE_SIZE,
@@ -244,6 +246,24 @@ export function encodeMessage(message: Message): Uint8Array<ArrayBuffer> {
       w.u8(message.reason);
       w.u8(text.length);
       w.put(text);
+      return w.finish();
+    }
+    case MessageKind.NAT_INFO: {
+      if (!isNatMapping(message.mapping)) {
+        throw new RangeError(
+          `Cannot encode mapping as it is not a NAT mapping of §1.2: ${message.mapping}`,
+        );
+      }
+      checkUint("birthdaySockets", message.birthdaySockets, 16);
+      if (message.birthdaySockets > MAX_BIRTHDAY_SOCKETS) {
+        throw new RangeError(
+          `Cannot encode birthdaySockets above ${MAX_BIRTHDAY_SOCKETS}: ${message.birthdaySockets}`,
+        );
+      }
+      const w = begin(5, message.kind);
+      w.u8(message.mapping);
+      w.u8(0);
+      w.u16(message.birthdaySockets);
       return w.finish();
     }
     case MessageKind.CELL: {

@@ -100,6 +100,7 @@ const ALL: Message[] = [
     ranges: [],
   },
   { kind: MessageKind.CLOSE, reason: ReasonCode.NORMAL, text: "bye" },
+  { kind: MessageKind.NAT_INFO, mapping: 3, birthdaySockets: 256 },
   {
     kind: MessageKind.CELL,
     circuitId: 0x01020304,
@@ -185,6 +186,31 @@ Deno.test("padding, fixed sizes, trailing bytes and unknown kinds are strict", (
       `kind ${message.kind}`,
     );
   }
+});
+
+Deno.test("NAT_INFO is laid out as the spec says and refuses bad fields", () => {
+  assert.deepEqual(
+    [...encodeMessage({
+      kind: MessageKind.NAT_INFO,
+      mapping: 2,
+      birthdaySockets: 0x0102,
+    })],
+    [0x25, 2, 0, 1, 2],
+  );
+  assert.equal(code(Uint8Array.of(0x25, 4, 0, 0, 0)), "bad-field");
+  assert.equal(code(Uint8Array.of(0x25, 3, 1, 0, 0)), "bad-field");
+  assert.equal(code(Uint8Array.of(0x25, 3, 0, 4, 1)), "bad-field");
+  assert.equal(code(Uint8Array.of(0x25, 3, 0, 4, 0)), "ok");
+  assert.equal(code(Uint8Array.of(0x25, 3, 0, 4)), "truncated");
+  assert.throws(
+    () =>
+      encodeMessage({
+        kind: MessageKind.NAT_INFO,
+        mapping: 3,
+        birthdaySockets: 1025,
+      }),
+    RangeError,
+  );
 });
 
 Deno.test("decoded byte fields are views into the input", () => {
