@@ -1,8 +1,10 @@
 /**
  * `altnet chat` without its terminal: a {@linkcode PeerNode} talking to one
  * peer over a {@linkcode ChatChannel}, with trust on first use of the peer's
- * key. Input (lines to send) and output (events) are the caller's; the
- * command wires them to stdin/stdout or a TTY.
+ * key, and files both ways on further streams of the same connection
+ * ({@linkcode ChatTransfers}). Input (lines to send, files, decisions) and
+ * output (events) are the caller's; the command wires them to stdin/stdout
+ * or a TTY.
  *
  * @module
  */
@@ -13,9 +15,19 @@ import type { CurrentPath } from "../peer/path_manager.ts";
 import { PeerNode, type PeerNodeEvent } from "../peer/peer_node.ts";
 import { StreamSet } from "../peer/stream_set.ts";
 import { describeRefusal } from "../relay/relay_core.ts";
+import {
+  BULK_ACK_EVERY_SEGMENTS,
+  type Decision,
+  type Offer,
+  type OfferToDecide,
+  type PartFile,
+  PeerSession,
+  Reason,
+} from "../transfer/mod.ts";
 import type { DatagramSocket, Scheduler } from "../udp/mod.ts";
 import { type Endpoint, MessageKind, ReasonCode } from "../wire/mod.ts";
 import { CHAT_STREAM_ID, ChatChannel } from "./chat_channel.ts";
+import { type ChatTransferEvent, ChatTransfers } from "./chat_transfers.ts";
 
 /** What the chat shows; `cmd/chat.ts` prints these. */
 export type ChatEvent =
@@ -37,7 +49,8 @@ export type ChatEvent =
   | { event: "message"; from: string; text: string }
   | { event: "delivered"; id: number }
   | { event: "relay-key"; fingerprint: string; pinned: boolean }
-  | { event: "fatal"; message: string; hint?: string };
+  | { event: "fatal"; message: string; hint?: string }
+  | ChatTransferEvent;
 
 /** Options of {@linkcode ChatApp}. */
 export interface ChatAppOptions {
@@ -58,8 +71,28 @@ export interface ChatAppOptions {
   /** Our local candidates. */
   candidates?: Endpoint[];
   acceptNewKey?: boolean;
+  /** Where files the peer sends go; default the current folder. */
+  outDir?: string;
+  /**
+   * Decides a file the peer offers (after the checks of `altnet receive`);
+   * default: every offer is declined.
+   */
+  decideOffer?: (offer: OfferToDecide) => Promise<Decision>;
+  /** Opens a partial download; default `openPartFile` in `outDir`. */
+  openPart?: (offer: Offer, from: string) => PartFile;
+  /** Give up a transfer that moved no byte for this long; default 30 s. */
+  stallTimeoutMs?: number;
+  /** Give up an offer the peer does not answer; default 120 s. */
+  decisionTimeoutMs?: number;
   onEvent: (event: ChatEvent) => void;
 }
+
+/** The answer to offers when the owner gives no `decideOffer`. */
+const DECLINE_ALL: Decision = {
+  accept: false,
+  reason: Reason.NO_TERMINAL,
+  text: "the receiver does not take files in this chat",
+};
 
 /** How often to ask the relay again for a peer that is not there yet. */
 export const CONNECT_RETRY_MS = 2_000;
@@ -68,8 +101,16 @@ export const CONNECT_RETRY_MS = 2_000;
 export class ChatApp {
   readonly #options: ChatAppOptions;
   readonly #node: PeerNode;
-  readonly #streams = new StreamSet();
+  // Transfer streams acknowledge every 8 segments, as in `altnet send`;
+  // chat's small messages are acknowledged by the delayed-ACK timer either
+  // way.
+  readonly #streams = new StreamSet({
+    ackEverySegments: BULK_ACK_EVERY_SEGMENTS,
+  });
   readonly #channel: ChatChannel;
+  readonly #transfers: ChatTransfers;
+  /** The session with the peer, once its key is trusted. */
+  #session: PeerSession | undefined;
   #connected = false;
   #fatal: ChatEvent | undefined;
   #retry: ReturnType<Scheduler["setTimer"]> | undefined;
@@ -84,6 +125,19 @@ export class ChatApp {
   constructor(options: ChatAppOptions) {
     this.#options = options;
     this.#channel = new ChatChannel(this.#streams.get(CHAT_STREAM_ID));
+    this.#transfers = new ChatTransfers({
+      scheduler: options.scheduler,
+      ourKey: options.staticKeyPair.publicKey,
+      peer: options.peer,
+      outDir: options.outDir ?? ".",
+      decide: options.decideOffer ?? (() => Promise.resolve(DECLINE_ALL)),
+      openPart: options.openPart,
+      stallTimeoutMs: options.stallTimeoutMs,
+      decisionTimeoutMs: options.decisionTimeoutMs,
+      flush: () => this.#node.pump(),
+      onEvent: (event) => options.onEvent(event),
+      onChange: () => this.#wake(),
+    });
     const relayKey = options.relayLabel
       ? options.knownRelays?.get(options.relayLabel)
       : undefined;
@@ -107,6 +161,7 @@ export class ChatApp {
   /** Registers at the relay and starts looking for the peer. */
   start(): void {
     this.#node.start();
+    this.#transfers.start();
   }
 
   /** Whether the session with the peer is up. */
@@ -148,6 +203,85 @@ export class ChatApp {
   }
 
   /**
+   * Offers the file at `path` to the peer on a stream of its own (once the
+   * session is up); resolves with the transfer's id, which its events
+   * carry.
+   *
+   * @throws {Error} One sentence when the file cannot be sent (missing,
+   * unreadable, a folder).
+   */
+  async sendFile(path: string): Promise<number> {
+    const id = await this.#transfers.sendFile(path);
+    this.#node.pump();
+    return id;
+  }
+
+  /** The files of this chat: counts and failures. */
+  get files(): {
+    sending: boolean;
+    moving: boolean;
+    sent: number;
+    received: number;
+    failures: readonly string[];
+  } {
+    const t = this.#transfers;
+    return {
+      sending: t.sending,
+      moving: t.moving,
+      sent: t.sent,
+      received: t.received,
+      failures: t.failures,
+    };
+  }
+
+  /**
+   * Resolves true when every sent message was acknowledged and every file
+   * ended (arrived, declined or failed) both ways; false when the chat
+   * failed, or `timeoutMs` passed while no file was moving (a file on its
+   * way has timeouts of its own).
+   */
+  waitUntilIdle(timeoutMs: number): Promise<boolean> {
+    const { scheduler } = this.#options;
+    const deadline = scheduler.now() + timeoutMs;
+    return new Promise((resolve) => {
+      const check = () => {
+        if (this.#fatal) return resolve(false);
+        const files = this.#transfers;
+        if (
+          this.#channel.pending === 0 && this.#node.relayClient.registered &&
+          !files.sending && !files.moving
+        ) {
+          return resolve(true);
+        }
+        if (scheduler.now() >= deadline && !files.moving) {
+          return resolve(false);
+        }
+        this.#waiters.push(check);
+      };
+      scheduler.setTimer(deadline, () => this.#wake());
+      check();
+    });
+  }
+
+  /**
+   * Waits up to `graceMs` until the peer acknowledged our last words on
+   * its transfers (`DONE`, `DECLINE`, `ERROR`): call before `stop`, or a
+   * sender may never learn that its file arrived.
+   */
+  settleTransfers(graceMs: number): Promise<void> {
+    return this.#transfers.settle(graceMs);
+  }
+
+  /**
+   * Stops every file on its way, both ways (the user leaves): the peer is
+   * told, partial downloads are kept. Waits up to `graceMs` for the peer to
+   * hear it.
+   */
+  cancelTransfers(graceMs: number): Promise<void> {
+    return this.#transfers.stop(graceMs);
+  }
+
+  /**
    * Resolves when every sent message was acknowledged (true), or when
    * `timeoutMs` passes or the chat failed (false).
    */
@@ -180,7 +314,9 @@ export class ChatApp {
     if (this.#retry !== undefined) {
       this.#options.scheduler.clearTimer(this.#retry);
     }
+    await this.#transfers.stop(0);
     await this.#node.stop();
+    await this.#transfers.close();
     await Promise.allSettled(this.#saving);
     this.#wake();
   }
@@ -252,6 +388,7 @@ export class ChatApp {
       case "path":
         if (event.peer !== peer) break;
         this.#path = event.path;
+        if (this.#session) this.#session.path = event.path;
         onEvent({
           event: "path",
           via: event.path.via,
@@ -294,6 +431,15 @@ export class ChatApp {
     const first = !this.#connected;
     this.#connected = true;
     this.#peerKey = remoteStatic;
+    if (!this.#session) {
+      // One session for the life of the chat: its streams are the chat's.
+      this.#session = new PeerSession(peer, this.#streams);
+      this.#session.key = remoteStatic;
+      this.#session.trusted = true;
+      this.#session.established = true;
+      this.#session.path = this.#path;
+      this.#transfers.onSession(this.#session);
+    }
     if (first) {
       onEvent({
         event: "peer",
@@ -345,8 +491,9 @@ export class ChatApp {
     );
   }
 
-  /** Hands received messages and receipts to the owner. */
+  /** Hands received messages and receipts to the owner; moves the files. */
   #drain() {
+    this.#transfers.pump();
     for (const text of this.#channel.receive()) {
       this.#options.onEvent({
         event: "message",

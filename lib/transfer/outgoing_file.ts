@@ -165,7 +165,8 @@ export class OutgoingFile {
    * Offers the file on a new stream of `session` (a trusted one): the first
    * attempt, or a new one after the connection was replaced (the old
    * attempt is cancelled). Returns the stream, or undefined when the send
-   * is already over.
+   * is already over. The `OFFER` is written, not sent: call the driver's
+   * pump after (once the owner noted the stream as its own).
    */
   attach(session: PeerSession): Stream | undefined {
     if (this.#outcome || !session.key) return undefined;
@@ -203,7 +204,6 @@ export class OutgoingFile {
       name: offer.name,
       size: offer.size,
     });
-    this.#options.flush();
     return stream;
   }
 

@@ -93,7 +93,9 @@ export class SendApp {
       wantsConnection: () => this.#file.outcome === undefined,
       onEvent: (event) => this.#onLinkEvent(event),
       onSession: (session) => {
-        if (session.trusted) this.#file.attach(session);
+        if (!session.trusted) return;
+        this.#file.attach(session);
+        this.#node.pump();
       },
       onSessionEnded: (session) => this.#file.detach(session),
       onActivity: () => this.#file.pump(),
