@@ -4,6 +4,8 @@
  * @module
  */
 
+import { resolve } from "node:path";
+import { UsageError } from "../lib/user_error.ts";
 import type { HostPort, PeerSpec } from "./flags.ts";
 import { parseFlags, parseName, parsePeerSpec, parsePort } from "./flags.ts";
 import {
@@ -29,7 +31,8 @@ export const summary = "chat with a peer, directly or through relays";
 export const help = `altnet chat: ${summary}
 
 Usage: altnet chat <name> <port> <peer> [--relay HOST:PORT] [--hops N]
-                   [--directory URL] [--accept-new-key] [--json]
+                   [--directory URL] [--accept-files] [--out DIR]
+                   [--accept-new-key] [--json]
 
 Arguments:
   <name>             the name you register under at relays (a-z 0-9 . _ -)
@@ -42,14 +45,30 @@ Options:
 ${RELAY_HELP}
 ${HOPS_HELP}
 ${DIRECTORY_HELP}
+  --accept-files     accept every file the peer offers (otherwise you are
+                     asked on a terminal; without one, files are declined)
+  --out DIR          folder for received files (default: the current folder)
   --accept-new-key   accept a peer whose key changed since last time
 ${IDENTITY_HELP}
-  --json             JSON Lines events on stdout (ready, path, message, delivered, error)
+  --json             JSON Lines events on stdout (ready, path, message,
+                     delivered, offer, progress, done, error)
   -h, --help         show this help
 
-Without a terminal, each stdin line is sent as a message and each received
-message is printed as one line; chat exits 0 when stdin ends and every message
-was acknowledged.`;
+Commands (a line that starts with /):
+  /send PATH         offer a file to the peer; it travels beside the messages
+                     on the same encrypted connection, verified and resumable
+                     as with 'altnet send'
+  /accept [ID]       accept the file offered (the oldest waiting, or number ID)
+  /decline [ID]      decline it
+  /status            path, round trip and the peer's fingerprint
+  /help              these commands
+  /quit              leave (files on their way stop; partial downloads are kept)
+
+Without a terminal, each stdin line is sent as a message (/send PATH is still
+a command; start a line with // to send it as a message beginning with /) and
+each received message is printed as one line; files offered are accepted only
+with --accept-files. Chat exits 0 when stdin ends, every message was
+acknowledged and every file sent was received.`;
 
 /** Parsed `altnet chat` flags. */
 export interface ChatOptions {
@@ -63,6 +82,8 @@ export interface ChatOptions {
   hops: number;
   directory: string;
   acceptNewKey: boolean;
+  acceptFiles: boolean;
+  out: string;
 }
 
 /** Parses `altnet chat` arguments; throws UsageError on mistakes. */
@@ -73,6 +94,8 @@ export function parseChatArgs(args: string[]): ChatOptions {
     hops: { type: "string" },
     directory: { type: "string" },
     "accept-new-key": { type: "boolean" },
+    "accept-files": { type: "boolean" },
+    out: { type: "string" },
   }, { names: ["name", "port", "peer"] });
   if (v.help) return { help: true } as ChatOptions;
   return {
@@ -86,11 +109,26 @@ export function parseChatArgs(args: string[]): ChatOptions {
     hops: parseHopsFlag(v.hops),
     directory: parseDirectoryFlag(v.directory),
     acceptNewKey: v["accept-new-key"] ?? false,
+    acceptFiles: v["accept-files"] ?? false,
+    out: v.out ?? ".",
   };
 }
 
 /** Runs `altnet chat`. */
 export async function run(options: ChatOptions): Promise<number> {
+  const out = resolve(options.out);
+  const info = await Deno.stat(out).catch(() => undefined);
+  if (!info) {
+    throw new UsageError(`Cannot find the folder for received files: ${out}`, {
+      hint: "create it first, or pass another --out",
+    });
+  }
+  if (!info.isDirectory) {
+    throw new UsageError(
+      `Cannot put received files in what is not a folder: ${out}`,
+    );
+  }
+  options = { ...options, out };
   const reporter = new Reporter(options.json, PROCESS_SINKS);
   const loaded = await loadCommandIdentity(options.identity, reporter);
   return await runChat(options, loaded, reporter);
