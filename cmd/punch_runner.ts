@@ -148,6 +148,28 @@ export function formatReport(
         : "not established",
     ),
   );
+  lines.push(row("peer NAT mapping", r.peer.mapping));
+  lines.push(
+    row(
+      "opening probes",
+      r.peer.lowTtlOpening
+        ? "TTL 2 first (opens our NAT, stops short of the peer's)"
+        : "full TTL (this socket cannot set a TTL)",
+    ),
+  );
+  if (r.peer.birthday.rounds > 0) {
+    const b = r.peer.birthday;
+    lines.push(
+      row(
+        "birthday probing",
+        `${b.role} side, ${b.rounds} round(s), ${
+          b.role === "hard"
+            ? `${b.socketsOpened} sockets opened`
+            : `${b.probesSent} probes sent`
+        }, ${b.succeeded ? "hit" : "no hit"}`,
+      ),
+    );
+  }
   r.peer.candidates.forEach((c, i) =>
     lines.push(
       (i === 0 ? row : (_: string, v: string) => more(v))(

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Endpoint } from "../wire/mod.ts";
+import { type Endpoint, NatMapping } from "../wire/mod.ts";
 import type { BindingResult } from "./stun_client.ts";
 
 /** What was observed. */
@@ -90,4 +90,18 @@ export function classifyNat(o: NatObservation): NatClassification {
     );
   }
   return { public: pub, behindNat, portPreserved, mapping, filtering, notes };
+}
+
+/** The `NAT_INFO` number of a mapping behaviour (PROTOCOL §1.2). */
+export function natMappingNumber(mapping: MappingBehaviour): NatMapping {
+  switch (mapping) {
+    case "no-nat":
+      return NatMapping.NONE;
+    case "endpoint-independent":
+      return NatMapping.ENDPOINT_INDEPENDENT;
+    case "endpoint-dependent":
+      return NatMapping.ENDPOINT_DEPENDENT;
+    default:
+      return NatMapping.UNKNOWN;
+  }
 }

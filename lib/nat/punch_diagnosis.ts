@@ -8,13 +8,17 @@
  */
 
 import type { KeyPair } from "../crypto/noise/mod.ts";
-import type { CandidateReport } from "../peer/path_manager.ts";
+import type { BirthdayReport, CandidateReport } from "../peer/path_manager.ts";
 import { PeerNode, type PeerNodeEvent } from "../peer/peer_node.ts";
 import { StreamSet } from "../peer/stream_set.ts";
 import { describeRefusal } from "../relay/relay_core.ts";
 import type { DatagramSocket, Scheduler } from "../udp/mod.ts";
-import { CHANGE_PORT, type Endpoint } from "../wire/mod.ts";
-import { classifyNat, type NatClassification } from "./classify.ts";
+import { CHANGE_PORT, type Endpoint, NatMapping } from "../wire/mod.ts";
+import {
+  classifyNat,
+  type NatClassification,
+  natMappingNumber,
+} from "./classify.ts";
 import { type BindingResult, StunClient } from "./stun_client.ts";
 
 /** Options of {@linkcode diagnosePunch}. */
@@ -34,7 +38,7 @@ export interface PunchOptions {
   waitMs?: number;
   /** Progress lines while it runs. */
   onProgress?: (text: string) => void;
-  /** Opens a fresh UDP socket for the filtering test. */
+  /** Opens a fresh UDP socket (filtering test, birthday probing). */
   openProbeSocket?: () => Promise<DatagramSocket>;
 }
 
@@ -54,6 +58,12 @@ export interface PunchReport {
     rttMs?: number;
     technique?: string;
     candidates: CandidateReport[];
+    /** The peer's NAT mapping, as its `NAT_INFO` said. */
+    mapping: NatClassification["mapping"];
+    /** What birthday probing did. */
+    birthday: BirthdayReport;
+    /** Whether opening probes went out at low TTL. */
+    lowTtlOpening: boolean;
   };
   verdict: "direct" | "relayed" | "no-connection";
   reasons: string[];
@@ -79,6 +89,7 @@ export async function diagnosePunch(
     createStreams: () => new StreamSet(),
     onEvent: (event) => events.push({ at: scheduler.now(), event }),
     onStun: (data, from) => stun?.handle(data, from),
+    openSocket: options.openProbeSocket,
   });
   stun = new StunClient((data, to) => node.sendRaw(data, to), scheduler);
   const started = scheduler.now();
@@ -122,6 +133,8 @@ export async function diagnosePunch(
       second,
       changePort,
     });
+    // Tell the peer (NAT_INFO), so a symmetric side can use birthday probing.
+    node.setNatMapping(natMappingNumber(nat.mapping));
 
     // 2. The peer.
     progress(`registering at the relay and asking for ${options.peer}`);
@@ -183,6 +196,8 @@ function buildReport(
     | undefined;
   const connection = run.node.connection(options.peer);
   const candidates = connection?.paths.candidateReports() ?? [];
+  const birthday = connection?.paths.birthdayReport() ??
+    { rounds: 0, socketsOpened: 0, probesSent: 0, succeeded: false };
   const path = connection?.paths.path;
   const directEndpoint = direct?.event.path.via === "direct"
     ? direct.event.path.endpoint
@@ -209,7 +224,14 @@ function buildReport(
   } else if (path?.via === "direct") {
     verdict = "direct";
   } else {
-    reasons.push(...relayedReasons(run.nat, candidates));
+    reasons.push(
+      ...relayedReasons(
+        run.nat,
+        candidates,
+        connection?.paths.peerMapping ?? NatMapping.UNKNOWN,
+        birthday,
+      ),
+    );
   }
   return {
     local: options.candidates,
@@ -231,9 +253,18 @@ function buildReport(
       directEndpoint,
       rttMs: path?.via === "direct" ? Math.round(path.rttMs) : undefined,
       technique: directEndpoint
-        ? techniqueOf(directEndpoint, options.candidates, candidates)
+        ? birthday.succeeded
+          ? `birthday-paradox probing (${
+            birthday.role === "hard"
+              ? `${birthday.socketsOpened} sockets here`
+              : `${birthday.probesSent} probes from here`
+          })`
+          : techniqueOf(directEndpoint, options.candidates, candidates)
         : undefined,
       candidates,
+      mapping: MAPPING_NAMES[connection?.paths.peerMapping ?? 0],
+      birthday,
+      lowTtlOpening: options.socket.supportsTtl,
     },
     verdict,
     reasons,
@@ -243,6 +274,8 @@ function buildReport(
 function relayedReasons(
   nat: NatClassification,
   candidates: CandidateReport[],
+  peerMapping: NatMapping,
+  birthday: BirthdayReport,
 ): string[] {
   const reasons: string[] = [];
   if (candidates.length === 0) {
@@ -254,10 +287,31 @@ function relayedReasons(
       } probes`,
     );
   }
-  if (nat.mapping === "endpoint-dependent") {
+  const peerSymmetric = peerMapping === NatMapping.ENDPOINT_DEPENDENT;
+  if (nat.mapping === "endpoint-dependent" && peerSymmetric) {
     reasons.push(
-      "this side's NAT maps every destination to a new port (symmetric): the peer's probes go to a port that is not ours; birthday probing, which gets through such NATs, is not available yet",
+      "both NATs are symmetric (a new port per destination on each side): neither side can predict the other's port and birthday probing needs one side with a stable mapping, so the relay carries the traffic",
     );
+  } else if (nat.mapping === "endpoint-dependent" || peerSymmetric) {
+    reasons.push(
+      `${
+        peerSymmetric ? "the peer's" : "this side's"
+      } NAT maps every destination to a new port (symmetric), so plain punching cannot meet it`,
+    );
+  }
+  if (birthday.rounds > 0) {
+    reasons.push(
+      `birthday probing ran ${birthday.rounds} round(s) as the ${birthday.role} side (${
+        birthday.role === "hard"
+          ? `${birthday.socketsOpened} sockets opened`
+          : `${birthday.probesSent} probes sent`
+      }) without a hit`,
+    );
+  } else if (
+    (nat.mapping === "endpoint-dependent") !== peerSymmetric &&
+    nat.mapping !== "unknown" && peerMapping !== NatMapping.UNKNOWN
+  ) {
+    reasons.push("birthday probing did not start in time");
   }
   if (nat.filtering === "address-and-port-dependent") {
     reasons.push(
@@ -291,6 +345,13 @@ function techniqueOf(
     ? "public address (no NAT on our side)"
     : "simultaneous open through both NATs";
 }
+
+const MAPPING_NAMES: Record<NatMapping, NatClassification["mapping"]> = {
+  [NatMapping.UNKNOWN]: "unknown",
+  [NatMapping.NONE]: "no-nat",
+  [NatMapping.ENDPOINT_INDEPENDENT]: "endpoint-independent",
+  [NatMapping.ENDPOINT_DEPENDENT]: "endpoint-dependent",
+};
 
 function isPrivate(address: string): boolean {
   return /^(10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.|127\.|169\.254\.|f[cd]|fe80)/

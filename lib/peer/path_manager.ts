@@ -16,7 +16,12 @@
  * @module
  */
 
-import type { Endpoint } from "../wire/mod.ts";
+import { type Endpoint, NatMapping } from "../wire/mod.ts";
+import {
+  type BirthdayBudget,
+  birthdayRole,
+  BirthdaySpray,
+} from "./birthday.ts";
 
 /** How often to probe each candidate while punching. */
 export const PUNCH_INTERVAL_MS = 200;
@@ -34,16 +39,63 @@ export const DIRECT_PATH_TIMEOUT_MS = 5_000;
 export const PUNCH_RETRY_MS = 30_000;
 /** At most this many candidates are probed. */
 export const MAX_PROBED_CANDIDATES = 16;
+/**
+ * The IP TTL of the opening probes that start every punching round: enough
+ * to cross our own NAT (opening its mapping), too little to reach the
+ * peer's, where an unsolicited packet would leave a plain Linux router a
+ * half-open conntrack entry that pushes the peer's own mapping to another
+ * port (PROTOCOL §4.3).
+ */
+export const OPENING_TTL = 2;
+/** Full probes start this long after the opening probes. */
+export const OPENING_LEAD_MS = 200;
+/** The hard side re-announces its open birthday sockets this often. */
+export const BIRTHDAY_ANNOUNCE_MS = 1_000;
+
+/** Socket 0 is the connection's main socket; birthday sockets are 1…n. */
+export const MAIN_SOCKET = 0;
 
 /** The path traffic takes now. */
 export type CurrentPath =
   | { via: "relay" }
-  | { via: "direct"; endpoint: Endpoint; rttMs: number };
+  | {
+    via: "direct";
+    endpoint: Endpoint;
+    rttMs: number;
+    /** The local socket the path uses, when not the main one. */
+    socket?: number;
+  };
 
 /** A probe to send. */
 export interface ProbeToSend {
   probeId: bigint;
   to: Endpoint;
+  /** The local socket to send it from ({@linkcode MAIN_SOCKET} = 0). */
+  socket: number;
+  /** An IP TTL for this datagram only (opening probes). */
+  ttl?: number;
+}
+
+/** Work for the connection's owner besides probes. */
+export type PathAction =
+  /** Open this many extra sockets and hand them to `onBirthdaySockets`. */
+  | { type: "open-sockets"; count: number }
+  /** Close every extra socket but `keep`. */
+  | { type: "close-sockets"; keep?: number }
+  /** Tell the peer our NAT mapping and open birthday sockets (`NAT_INFO`). */
+  | { type: "nat-info"; mapping: NatMapping; birthdaySockets: number };
+
+/** What birthday probing did on this connection (for `altnet punch`). */
+export interface BirthdayReport {
+  /** Our role, once one applied. */
+  role?: "hard" | "easy";
+  rounds: number;
+  /** Extra sockets opened (hard side), over all rounds. */
+  socketsOpened: number;
+  /** Probes sent: openers from the sockets (hard) or the spray (easy). */
+  probesSent: number;
+  /** Whether a birthday probe made the direct path. */
+  succeeded: boolean;
 }
 
 /** What became of the probes to one candidate (for `altnet punch`). */
@@ -63,6 +115,34 @@ export interface PathChange {
   reason: string;
 }
 
+/** Options of {@linkcode PathManager}. */
+export interface PathManagerOptions {
+  randomId: () => bigint;
+  /**
+   * Whether the sockets can set a per-datagram TTL: then every round starts
+   * with {@linkcode OPENING_TTL} probes.
+   */
+  lowTtl?: boolean;
+  /** Birthday probing budget; absent when no extra sockets can be opened. */
+  birthday?: BirthdayBudget;
+}
+
+interface SentProbe {
+  to: Endpoint;
+  sentAt: number;
+  socket: number;
+  birthday: boolean;
+}
+
+interface HardRound {
+  /** Undefined while the owner opens them. */
+  sockets?: number[];
+  until: number;
+  announceAt?: number;
+  /** The easy side's probes are coming in: stop announcing. */
+  heard: boolean;
+}
+
 const keyOf = (e: Endpoint) => `${e.address}|${e.port}`;
 
 const sameEndpoint = (a: Endpoint, b: Endpoint) =>
@@ -72,18 +152,42 @@ const sameEndpoint = (a: Endpoint, b: Endpoint) =>
 export class PathManager {
   #path: CurrentPath = { via: "relay" };
   #candidates: Endpoint[] = [];
-  readonly #probes = new Map<bigint, { to: Endpoint; sentAt: number }>();
+  readonly #probes = new Map<bigint, SentProbe>();
   readonly #reports = new Map<string, CandidateReport>();
+  readonly #pendingProbes: ProbeToSend[] = [];
   readonly #randomId: () => bigint;
+  readonly #lowTtl: boolean;
+  readonly #budget: BirthdayBudget | undefined;
+  #openAt: number | undefined;
   #punchUntil: number | undefined;
   #nextPunch: number | undefined;
   #nextDirectProbe: number | undefined;
   #lastDirectReceive = 0;
   #retryAt: number | undefined;
   #changes: PathChange[] = [];
+  #actions: PathAction[] = [];
+  #localMapping: NatMapping = NatMapping.UNKNOWN;
+  #peerMapping: NatMapping = NatMapping.UNKNOWN;
+  #infoSent = false;
+  #peerPublic: Endpoint | undefined;
+  #hard: HardRound | undefined;
+  #spray: BirthdaySpray | undefined;
+  #birthdayNextAt = 0;
+  readonly #birthday: BirthdayReport = {
+    rounds: 0,
+    socketsOpened: 0,
+    probesSent: 0,
+    succeeded: false,
+  };
 
-  constructor(options: { randomId: () => bigint }) {
+  constructor(options: PathManagerOptions) {
     this.#randomId = options.randomId;
+    this.#lowTtl = options.lowTtl ?? false;
+    const budget = options.birthday;
+    this.#budget = budget && budget.sockets > 0 && budget.probes > 0 &&
+        budget.maxRounds > 0
+      ? budget
+      : undefined;
   }
 
   /** The current path. */
@@ -104,6 +208,86 @@ export class PathManager {
     );
   }
 
+  /** The peer's NAT mapping, from its `NAT_INFO`. */
+  get peerMapping(): NatMapping {
+    return this.#peerMapping;
+  }
+
+  /** What birthday probing did so far. */
+  birthdayReport(): BirthdayReport {
+    return { ...this.#birthday };
+  }
+
+  /**
+   * The peer's public endpoint as the relay saw it (the first candidate of
+   * `RENDEZVOUS`): the address a birthday spray aims at.
+   */
+  setPeerPublic(endpoint: Endpoint): void {
+    this.#peerPublic = endpoint;
+  }
+
+  /** Our own NAT's mapping behaviour, once STUN told us. */
+  setLocalMapping(mapping: NatMapping): void {
+    if (mapping === this.#localMapping) return;
+    this.#localMapping = mapping;
+    this.#infoSent = false;
+  }
+
+  /**
+   * The peer's `NAT_INFO`: its mapping, and how many birthday sockets it
+   * holds open now (an easy side starts its spray on that).
+   */
+  onPeerNatInfo(mapping: NatMapping, birthdaySockets: number, now: number) {
+    const first = this.#peerMapping === NatMapping.UNKNOWN &&
+      mapping !== NatMapping.UNKNOWN;
+    this.#peerMapping = mapping;
+    // Answer a first announcement, so one lost NAT_INFO costs no round.
+    if (first) this.#infoSent = false;
+    if (birthdaySockets === 0) {
+      this.#spray = undefined;
+      return;
+    }
+    if (
+      !this.#budget || this.#spray || this.#path.via === "direct" ||
+      !this.#peerPublic ||
+      birthdayRole(this.#localMapping, mapping) !== "easy"
+    ) return;
+    this.#birthday.role = "easy";
+    this.#birthday.rounds++;
+    this.#spray = new BirthdaySpray(
+      this.#peerPublic.address,
+      this.#budget,
+      (n) => Number(this.#randomId() % BigInt(n)),
+      now,
+    );
+  }
+
+  /** The extra sockets asked for with `open-sockets` are open: their ids. */
+  onBirthdaySockets(sockets: number[], now: number): void {
+    const round = this.#hard;
+    if (!round || round.sockets || !this.#peerPublic) {
+      if (sockets.length) this.#actions.push({ type: "close-sockets" });
+      return;
+    }
+    round.sockets = sockets;
+    round.until = now + this.#budget!.roundMs;
+    round.announceAt = now;
+    this.#birthday.socketsOpened += sockets.length;
+    // One packet from each socket opens a port on our NAT toward the peer;
+    // at low TTL it dies before the peer's NAT, which must not see it.
+    for (const socket of sockets) {
+      const probe = this.#probe(this.#peerPublic, now, socket, true);
+      if (this.#lowTtl) probe.ttl = OPENING_TTL;
+      this.#pendingProbes.push(probe);
+    }
+    this.#birthday.probesSent += sockets.length;
+  }
+
+  /** Actions for the owner, oldest first. */
+  takeActions(): PathAction[] {
+    return this.#actions.splice(0);
+  }
+
   /** Adds candidates (deduplicated, bounded). */
   addCandidates(candidates: Endpoint[]): void {
     for (const candidate of candidates) {
@@ -114,16 +298,30 @@ export class PathManager {
     }
   }
 
-  /** Starts a punching round at `at` (the rendezvous time). */
+  /**
+   * Starts a punching round at `at` (the rendezvous time): opening probes
+   * first when the socket can lower their TTL, full probes after.
+   */
   startPunching(at: number): void {
-    this.#nextPunch = at;
+    if (this.#lowTtl) {
+      this.#openAt = at;
+      this.#nextPunch = at + OPENING_LEAD_MS;
+    } else {
+      this.#nextPunch = at;
+    }
     this.#punchUntil = at + PUNCH_ROUND_MS;
     this.#retryAt = undefined;
+    // Tell the peer our NAT again each round: a lost NAT_INFO costs one
+    // round, not the connection's birthday probing.
+    this.#infoSent = false;
   }
 
-  /** Our local address changed: punch again at once. */
+  /** Our local address changed: punch again at once, birthday rounds too. */
   onLocalAddressChange(now: number): void {
     if (this.#candidates.length > 0) this.startPunching(now);
+    this.#birthday.rounds = 0;
+    this.#birthdayNextAt = now;
+    this.#infoSent = false;
   }
 
   /**
@@ -131,9 +329,13 @@ export class PathManager {
    * also detects a dead direct path and schedules retries.
    */
   poll(now: number): ProbeToSend[] {
-    const out: ProbeToSend[] = [];
+    const out: ProbeToSend[] = this.#pendingProbes.splice(0);
     if (this.#path.via === "direct") {
       if (now - this.#lastDirectReceive >= DIRECT_PATH_TIMEOUT_MS) {
+        if (this.#path.socket !== undefined) {
+          this.#actions.push({ type: "close-sockets" });
+          this.#hard = undefined;
+        }
         this.#path = { via: "relay" };
         this.#nextDirectProbe = undefined;
         this.#changes.push({
@@ -144,12 +346,31 @@ export class PathManager {
       } else if (
         this.#nextDirectProbe !== undefined && now >= this.#nextDirectProbe
       ) {
-        out.push(this.#probe(this.#path.endpoint, now));
+        const path = this.#path;
+        out.push(
+          this.#probe(
+            path.endpoint,
+            now,
+            path.socket ?? MAIN_SOCKET,
+            path.socket !== undefined,
+          ),
+        );
         this.#nextDirectProbe = now + DIRECT_PROBE_INTERVAL_MS;
       }
     }
     if (this.#retryAt !== undefined && now >= this.#retryAt) {
       this.startPunching(now);
+    }
+    if (
+      this.#openAt !== undefined && now >= this.#openAt &&
+      this.#path.via === "relay"
+    ) {
+      this.#openAt = undefined;
+      for (const candidate of this.#candidates) {
+        const probe = this.#probe(candidate, now, MAIN_SOCKET, false);
+        probe.ttl = OPENING_TTL;
+        out.push(probe);
+      }
     }
     if (
       this.#nextPunch !== undefined && now >= this.#nextPunch &&
@@ -161,24 +382,40 @@ export class PathManager {
         this.#retryAt = now + PUNCH_RETRY_MS;
       } else {
         for (const candidate of this.#candidates) {
-          out.push(this.#probe(candidate, now));
+          out.push(this.#probe(candidate, now, MAIN_SOCKET, false));
         }
         this.#nextPunch = now + PUNCH_INTERVAL_MS;
       }
     }
+    this.#pollBirthday(now, out);
     this.#forgetOldProbes(now);
     return out;
   }
 
-  /** A probe to send now, outside the schedule (answering a peer's probe). */
-  probeNow(to: Endpoint, now: number): ProbeToSend {
-    return this.#probe(to, now);
+  /**
+   * A probe to send now, outside the schedule (answering a peer's probe),
+   * from the socket the peer's probe came in on.
+   */
+  probeNow(to: Endpoint, now: number, socket = MAIN_SOCKET): ProbeToSend {
+    return this.#probe(to, now, socket, socket !== MAIN_SOCKET);
   }
 
   /** When {@linkcode poll} should run next. */
   nextTimeout(): number | undefined {
+    const relayed = this.#path.via === "relay";
     const times = [
-      this.#path.via === "relay" ? this.#nextPunch : undefined,
+      this.#pendingProbes.length ? 0 : undefined,
+      relayed ? this.#openAt : undefined,
+      relayed ? this.#nextPunch : undefined,
+      relayed ? this.#spray?.nextTimeout() : undefined,
+      this.#hard?.announceAt,
+      this.#hard?.sockets ? this.#hard.until : undefined,
+      relayed && this.#wantsHardRound()
+        ? Math.max(this.#birthdayNextAt, 0)
+        : undefined,
+      !this.#infoSent && this.#localMapping !== NatMapping.UNKNOWN
+        ? 0
+        : undefined,
       this.#nextDirectProbe,
       this.#path.via === "direct"
         ? this.#lastDirectReceive + DIRECT_PATH_TIMEOUT_MS
@@ -192,34 +429,55 @@ export class PathManager {
    * An authenticated `PATH_PROBE_ACK` for `probeId` arrived from `from`.
    * Moves to the direct path when it proves a round trip.
    */
-  onProbeAck(probeId: bigint, from: Endpoint, now: number): void {
+  onProbeAck(
+    probeId: bigint,
+    from: Endpoint,
+    now: number,
+    socket = MAIN_SOCKET,
+  ): void {
     const probe = this.#probes.get(probeId);
-    if (!probe) return;
+    if (!probe || probe.socket !== socket) return;
     this.#probes.delete(probeId);
     const rttMs = now - probe.sentAt;
-    const report = this.#report(probe.to);
-    report.acks++;
-    report.bestRttMs = Math.min(report.bestRttMs ?? Infinity, rttMs);
-    if (!sameEndpoint(probe.to, from)) report.answeredFrom = from;
+    if (!probe.birthday) {
+      const report = this.#report(probe.to);
+      report.acks++;
+      report.bestRttMs = Math.min(report.bestRttMs ?? Infinity, rttMs);
+      if (!sameEndpoint(probe.to, from)) report.answeredFrom = from;
+    }
     if (this.#path.via === "direct") {
       // Already direct: refresh the path in use; an answer from another
       // candidate is no reason to move (flapping between two working
       // addresses would only confuse the streams).
-      if (sameEndpoint(this.#path.endpoint, from)) {
+      if (this.#onPath(from, socket)) {
         this.#lastDirectReceive = now;
-        this.#path = { via: "direct", endpoint: from, rttMs };
+        this.#path = directPath(from, rttMs, socket);
       }
       return;
     }
     this.#lastDirectReceive = now;
-    this.#path = { via: "direct", endpoint: from, rttMs };
+    this.#path = directPath(from, rttMs, socket);
     this.#nextPunch = undefined;
+    this.#openAt = undefined;
     this.#punchUntil = undefined;
     this.#retryAt = undefined;
+    this.#spray = undefined;
     this.#nextDirectProbe = now + DIRECT_PROBE_INTERVAL_MS;
+    if (probe.birthday) this.#birthday.succeeded = true;
+    if (this.#hard) {
+      // The round is won: keep the one socket that made it.
+      this.#actions.push({
+        type: "close-sockets",
+        keep: socket === MAIN_SOCKET ? undefined : socket,
+      });
+      if (this.#hard.sockets) this.#announce(0);
+      this.#hard = undefined;
+    }
     this.#changes.push({
       path: this.#path,
-      reason: "a direct probe round trip succeeded",
+      reason: probe.birthday
+        ? "a birthday probe round trip succeeded"
+        : "a direct probe round trip succeeded",
     });
   }
 
@@ -227,11 +485,12 @@ export class PathManager {
    * Any authenticated packet arrived directly from `from`: keeps the direct
    * path alive, and makes an unknown source a candidate (the peer moved).
    */
-  onDirectReceive(from: Endpoint, now: number): void {
-    if (
-      this.#path.via === "direct" && sameEndpoint(this.#path.endpoint, from)
-    ) {
+  onDirectReceive(from: Endpoint, now: number, socket = MAIN_SOCKET): void {
+    if (this.#path.via === "direct" && this.#onPath(from, socket)) {
       this.#lastDirectReceive = now;
+    } else if (socket !== MAIN_SOCKET) {
+      // The easy side's spray found one of our birthday sockets.
+      if (this.#hard) this.#hard.heard = true;
     } else if (!this.#candidates.some((c) => sameEndpoint(c, from))) {
       this.addCandidates([from]);
       if (this.#path.via === "relay") this.startPunching(now);
@@ -243,6 +502,67 @@ export class PathManager {
     return this.#changes.splice(0);
   }
 
+  /** Whether `from` on `socket` is the direct path in use. */
+  isOnPath(from: Endpoint, socket = MAIN_SOCKET): boolean {
+    return this.#path.via === "direct" && this.#onPath(from, socket);
+  }
+
+  #onPath(from: Endpoint, socket: number): boolean {
+    const path = this.#path;
+    return path.via === "direct" && sameEndpoint(path.endpoint, from) &&
+      (path.socket ?? MAIN_SOCKET) === socket;
+  }
+
+  #wantsHardRound(): boolean {
+    return this.#budget !== undefined && this.#hard === undefined &&
+      this.#peerPublic !== undefined &&
+      this.#birthday.rounds < this.#budget.maxRounds &&
+      birthdayRole(this.#localMapping, this.#peerMapping) === "hard";
+  }
+
+  #pollBirthday(now: number, out: ProbeToSend[]) {
+    if (!this.#infoSent && this.#localMapping !== NatMapping.UNKNOWN) {
+      this.#announce(this.#hard?.sockets?.length ?? 0);
+    }
+    if (this.#path.via !== "relay") return;
+    if (this.#wantsHardRound() && now >= this.#birthdayNextAt) {
+      this.#birthday.role = "hard";
+      this.#birthday.rounds++;
+      this.#hard = { until: Infinity, heard: false };
+      this.#actions.push({
+        type: "open-sockets",
+        count: this.#budget!.sockets,
+      });
+    }
+    const round = this.#hard;
+    if (round?.sockets) {
+      if (now >= round.until) {
+        this.#actions.push({ type: "close-sockets" });
+        this.#announce(0);
+        this.#hard = undefined;
+        this.#birthdayNextAt = now + PUNCH_RETRY_MS;
+      } else if (round.announceAt !== undefined && now >= round.announceAt) {
+        this.#announce(round.sockets.length);
+        round.announceAt = round.heard ? undefined : now + BIRTHDAY_ANNOUNCE_MS;
+      }
+    }
+    if (this.#spray) {
+      for (const to of this.#spray.due(now)) {
+        out.push(this.#probe(to, now, MAIN_SOCKET, true));
+        this.#birthday.probesSent++;
+      }
+    }
+  }
+
+  #announce(birthdaySockets: number) {
+    this.#infoSent = true;
+    this.#actions.push({
+      type: "nat-info",
+      mapping: this.#localMapping,
+      birthdaySockets,
+    });
+  }
+
   #report(candidate: Endpoint): CandidateReport {
     let report = this.#reports.get(keyOf(candidate));
     if (!report) {
@@ -252,11 +572,16 @@ export class PathManager {
     return report;
   }
 
-  #probe(to: Endpoint, now: number): ProbeToSend {
-    this.#report(to).probesSent++;
+  #probe(
+    to: Endpoint,
+    now: number,
+    socket: number,
+    birthday: boolean,
+  ): ProbeToSend {
+    if (!birthday) this.#report(to).probesSent++;
     const probeId = this.#randomId();
-    this.#probes.set(probeId, { to, sentAt: now });
-    return { probeId, to };
+    this.#probes.set(probeId, { to, sentAt: now, socket, birthday });
+    return { probeId, to, socket };
   }
 
   #forgetOldProbes(now: number) {
@@ -264,4 +589,14 @@ export class PathManager {
       if (now - probe.sentAt > DIRECT_PATH_TIMEOUT_MS) this.#probes.delete(id);
     }
   }
+}
+
+function directPath(
+  endpoint: Endpoint,
+  rttMs: number,
+  socket: number,
+): CurrentPath {
+  return socket === MAIN_SOCKET
+    ? { via: "direct", endpoint, rttMs }
+    : { via: "direct", endpoint, rttMs, socket };
 }

@@ -28,13 +28,20 @@ import {
   type HandshakeInitPacket,
   type Message,
   MessageKind,
+  type NatMapping,
   type Packet,
   PacketType,
   type StreamAckMessage,
   type StreamDataMessage,
   Suite,
 } from "../wire/mod.ts";
-import { type CurrentPath, PathManager } from "./path_manager.ts";
+import type { BirthdayBudget } from "./birthday.ts";
+import {
+  type CurrentPath,
+  MAIN_SOCKET,
+  PathManager,
+  type ProbeToSend,
+} from "./path_manager.ts";
 
 /** Retry an unanswered handshake after this long. */
 export const HANDSHAKE_RETRY_MS = 1_000;
@@ -61,14 +68,36 @@ export interface StreamMux {
 /** A datagram the connection wants sent. */
 export type ConnectionOutgoing =
   | { via: "relay"; data: Uint8Array }
-  | { via: "direct"; to: Endpoint; data: Uint8Array };
+  | {
+    via: "direct";
+    to: Endpoint;
+    data: Uint8Array;
+    /** The local socket to send from; absent = the main socket. */
+    socket?: number;
+    /** An IP TTL for this datagram only. */
+    ttl?: number;
+  };
+
+/** Where a datagram came from. */
+export type ConnectionSource =
+  | { via: "relay" }
+  | {
+    via: "direct";
+    from: Endpoint;
+    /** The local socket it arrived on; absent = the main socket. */
+    socket?: number;
+  };
 
 /** What the connection tells its owner. */
 export type ConnectionEvent =
   | { type: "established"; remoteStatic: Uint8Array; rekey: boolean }
   | { type: "path"; path: CurrentPath; reason: string }
   | { type: "failed"; reason: string }
-  | { type: "retrying"; attempt: number };
+  | { type: "retrying"; attempt: number }
+  /** Open `count` extra sockets and call `onBirthdaySockets` with them. */
+  | { type: "open-sockets"; count: number }
+  /** Close this connection's extra sockets, all but `keep`. */
+  | { type: "close-sockets"; keep?: number };
 
 /** Options of {@linkcode PeerConnection}. */
 export interface PeerConnectionOptions {
@@ -79,6 +108,10 @@ export interface PeerConnectionOptions {
   initiator: boolean;
   /** The streams this connection carries. */
   streams: StreamMux;
+  /** Whether the sockets can lower one datagram's TTL (opening probes). */
+  lowTtl?: boolean;
+  /** Birthday probing budget; absent when no extra sockets can be opened. */
+  birthday?: BirthdayBudget;
   now?: () => number;
   wallClock?: () => number;
   randomBytes?: (bytes: Uint8Array) => Uint8Array;
@@ -108,7 +141,7 @@ export class PeerConnection {
     | {
       localIndex: number;
       finalPacket?: Uint8Array;
-      source: { via: "relay" } | { via: "direct"; from: Endpoint };
+      source: ConnectionSource;
       attempts: number;
       at: number;
     }
@@ -127,6 +160,8 @@ export class PeerConnection {
       randomId: () =>
         new DataView(this.#randomBytes(new Uint8Array(8)).buffer)
           .getBigUint64(0),
+      lowTtl: options.lowTtl,
+      birthday: options.birthday,
     });
   }
 
@@ -156,6 +191,18 @@ export class PeerConnection {
     this.#beginHandshake(now);
   }
 
+  /** Our NAT's mapping behaviour, learned by STUN; told to the peer. */
+  setLocalMapping(mapping: NatMapping, now: number = this.#now()): void {
+    this.paths.setLocalMapping(mapping);
+    this.#drainPaths(now);
+  }
+
+  /** The extra sockets asked for with `open-sockets` are open: their ids. */
+  onBirthdaySockets(sockets: number[], now: number = this.#now()): void {
+    this.paths.onBirthdaySockets(sockets, now);
+    this.#drainPaths(now);
+  }
+
   /** Whether the relay circuit can carry packets. */
   setRelayAvailable(available: boolean): void {
     this.#relayAvailable = available;
@@ -168,7 +215,7 @@ export class PeerConnection {
    */
   receive(
     data: Uint8Array,
-    source: { via: "relay" } | { via: "direct"; from: Endpoint },
+    source: ConnectionSource,
     now: number = this.#now(),
   ): boolean {
     if (this.#closed) return false;
@@ -222,17 +269,7 @@ export class PeerConnection {
     if (this.#confirm && now >= this.#confirm.at) this.#resendConfirmation(now);
     const session = this.#ring.sendingSession(now);
     if (session) {
-      for (const probe of this.paths.poll(now)) {
-        this.#outbox.push({
-          via: "direct",
-          to: probe.to,
-          data: sealMessage(session, {
-            kind: MessageKind.PATH_PROBE,
-            probeId: probe.probeId,
-          }, now),
-        });
-      }
-      this.#reportPathChanges(now);
+      this.#drainPaths(now);
       if (
         session.isInitiator && session.needsRekey(now) && !this.#handshake
       ) {
@@ -250,6 +287,40 @@ export class PeerConnection {
     this.#ring.destroy();
     this.#handshake?.destroy();
     for (const pending of this.#pending.values()) pending.destroy();
+  }
+
+  /** Sends due probes, carries out path actions and reports changes. */
+  #drainPaths(now: number) {
+    const session = this.#ring.sendingSession(now);
+    if (!session || this.#closed) return;
+    for (const probe of this.paths.poll(now)) this.#sendProbe(probe, now);
+    for (const action of this.paths.takeActions()) {
+      if (action.type === "nat-info") {
+        this.#send(sealMessage(session, {
+          kind: MessageKind.NAT_INFO,
+          mapping: action.mapping,
+          birthdaySockets: action.birthdaySockets,
+        }, now));
+      } else {
+        this.#events.push(action);
+      }
+    }
+    this.#reportPathChanges(now);
+  }
+
+  #sendProbe(probe: ProbeToSend, now: number) {
+    const session = this.#ring.sendingSession(now);
+    if (!session) return;
+    this.#outbox.push({
+      via: "direct",
+      to: probe.to,
+      data: sealMessage(session, {
+        kind: MessageKind.PATH_PROBE,
+        probeId: probe.probeId,
+      }, now),
+      ...socketField(probe.socket),
+      ...(probe.ttl !== undefined ? { ttl: probe.ttl } : {}),
+    });
   }
 
   // --- handshakes -------------------------------------------------------
@@ -290,13 +361,13 @@ export class PeerConnection {
       );
   }
 
-  #onInit(
-    init: HandshakeInitPacket,
-    source: { via: "relay" } | { via: "direct"; from: Endpoint },
-  ): boolean {
+  #onInit(init: HandshakeInitPacket, source: ConnectionSource): boolean {
     // Handshakes come through the relay (which proved the sender's
     // address), or directly from the validated direct endpoint.
-    if (source.via === "direct" && !this.#isDirectEndpoint(source.from)) {
+    if (
+      source.via === "direct" &&
+      !this.paths.isOnPath(source.from, source.socket)
+    ) {
       return false;
     }
     if (init.suite !== Suite.IK && init.suite !== Suite.XX) return false;
@@ -330,7 +401,7 @@ export class PeerConnection {
 
   #onReply(
     reply: Extract<Packet, { type: typeof PacketType.HANDSHAKE_REPLY }>,
-    source: { via: "relay" } | { via: "direct"; from: Endpoint },
+    source: ConnectionSource,
     now: number,
   ): boolean {
     const pending = this.#pending.get(reply.receiverIndex);
@@ -398,10 +469,15 @@ export class PeerConnection {
 
   #sendHandshake(
     data: Uint8Array,
-    source?: { via: "relay" } | { via: "direct"; from: Endpoint },
+    source?: ConnectionSource,
   ) {
     if (source?.via === "direct") {
-      this.#outbox.push({ via: "direct", to: source.from, data });
+      this.#outbox.push({
+        via: "direct",
+        to: source.from,
+        data,
+        ...socketField(source.socket),
+      });
     } else if (source?.via === "relay" || this.#relayAvailable) {
       this.#outbox.push({ via: "relay", data });
     } else {
@@ -413,7 +489,7 @@ export class PeerConnection {
 
   #onTransport(
     data: Uint8Array,
-    source: { via: "relay" } | { via: "direct"; from: Endpoint },
+    source: ConnectionSource,
     now: number,
   ): boolean {
     const view = decodeTransport(data);
@@ -433,7 +509,9 @@ export class PeerConnection {
       // knows we have the session and stops resending its confirmation.
       this.#send(sealTransport(opened.session, new Uint8Array(0), now));
     }
-    if (source.via === "direct") this.paths.onDirectReceive(source.from, now);
+    if (source.via === "direct") {
+      this.paths.onDirectReceive(source.from, now, source.socket);
+    }
     if (opened.plaintext.length === 0) return true;
     const message = decodeMessage(opened.plaintext);
     if (!message.ok) return true;
@@ -451,28 +529,28 @@ export class PeerConnection {
               probeId: m.probeId,
               observed: source.from,
             }, now),
+            ...socketField(source.socket),
           });
           // The peer's probe got through our NAT, so our mapping toward it
           // is open now: probe back at once instead of waiting for the next
           // punch interval.
           if (this.paths.path.via === "relay") {
-            const probe = this.paths.probeNow(source.from, now);
-            this.#outbox.push({
-              via: "direct",
-              to: probe.to,
-              data: sealMessage(opened.session, {
-                kind: MessageKind.PATH_PROBE,
-                probeId: probe.probeId,
-              }, now),
-            });
+            this.#sendProbe(
+              this.paths.probeNow(source.from, now, source.socket),
+              now,
+            );
           }
         }
         break;
       case MessageKind.PATH_PROBE_ACK:
         if (source.via === "direct") {
-          this.paths.onProbeAck(m.probeId, source.from, now);
-          this.#reportPathChanges(now);
+          this.paths.onProbeAck(m.probeId, source.from, now, source.socket);
+          this.#drainPaths(now);
         }
+        break;
+      case MessageKind.NAT_INFO:
+        this.paths.onPeerNatInfo(m.mapping, m.birthdaySockets, now);
+        this.#drainPaths(now);
         break;
       case MessageKind.STREAM_DATA:
       case MessageKind.STREAM_ACK:
@@ -496,7 +574,12 @@ export class PeerConnection {
   #send(data: Uint8Array) {
     const path = this.paths.path;
     if (path.via === "direct") {
-      this.#outbox.push({ via: "direct", to: path.endpoint, data });
+      this.#outbox.push({
+        via: "direct",
+        to: path.endpoint,
+        data,
+        ...socketField(path.socket),
+      });
     } else {
       this.#outbox.push({ via: "relay", data });
     }
@@ -514,14 +597,13 @@ export class PeerConnection {
     }
   }
 
-  #isDirectEndpoint(from: Endpoint): boolean {
-    const path = this.paths.path;
-    return path.via === "direct" && path.endpoint.address === from.address &&
-      path.endpoint.port === from.port;
-  }
-
   #freshIndex(): number {
     return new DataView(this.#randomBytes(new Uint8Array(4)).buffer)
       .getUint32(0);
   }
+}
+
+/** `{ socket }` for an extra socket, nothing for the main one. */
+function socketField(socket: number | undefined): { socket?: number } {
+  return socket === undefined || socket === MAIN_SOCKET ? {} : { socket };
 }

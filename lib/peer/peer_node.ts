@@ -9,10 +9,27 @@
  */
 
 import type { KeyPair } from "../crypto/noise/mod.ts";
+import {
+  classifyNat,
+  type MappingBehaviour,
+  natMappingNumber,
+} from "../nat/classify.ts";
+import { type BindingResult, StunClient } from "../nat/stun_client.ts";
 import type { DatagramSocket, Scheduler, TimerHandle } from "../udp/mod.ts";
-import { type Endpoint, isStun, type ReasonCode } from "../wire/mod.ts";
+import {
+  type Endpoint,
+  isStun,
+  MAX_CANDIDATES,
+  NatMapping,
+  type ReasonCode,
+} from "../wire/mod.ts";
+import { type BirthdayBudget, DEFAULT_BIRTHDAY_BUDGET } from "./birthday.ts";
 import type { CurrentPath } from "./path_manager.ts";
-import { PeerConnection, type StreamMux } from "./peer_connection.ts";
+import {
+  type ConnectionOutgoing,
+  PeerConnection,
+  type StreamMux,
+} from "./peer_connection.ts";
 import { RelayClient } from "./relay_client.ts";
 
 /** What a peer node reports to its owner (the chat or send command). */
@@ -36,10 +53,19 @@ export type PeerNodeEvent =
   | { type: "path"; peer: string; path: CurrentPath; reason: string }
   | { type: "failed"; peer: string; reason: string }
   | { type: "retrying"; peer: string; attempt: number }
+  | {
+    type: "nat";
+    /** Our NAT's mapping behaviour as STUN showed it. */
+    mapping: MappingBehaviour;
+    /** Our public endpoint, if a STUN server answered. */
+    public?: Endpoint;
+    /** Reflexive candidates learned from `stunServers`, now reported. */
+    reflexive: Endpoint[];
+  }
   | { type: "circuit-closed"; peer: string; reason: ReasonCode };
 
 /** Options of {@linkcode PeerNode}. */
-export interface PeerNodeOptions {
+export interface PeerNodeOptions extends TraversalOptions {
   socket: DatagramSocket;
   scheduler: Scheduler;
   staticKeyPair: KeyPair;
@@ -60,14 +86,30 @@ export interface PeerNodeOptions {
    * what the streams received and to write more.
    */
   onActivity?: () => void;
-  /** Receives STUN datagrams (answers to our own Binding requests). */
+  /** Receives STUN datagrams that are not answers to the node's own. */
   onStun?: (data: Uint8Array, from: Endpoint) => void;
+}
+
+/** How hard a node works to get off the relay (`--stun`, `--birthday`). */
+export interface TraversalOptions {
+  /**
+   * Learn our NAT's mapping with STUN once registered: the relay's port,
+   * its RFC 5780 other address, then these servers (`--stun`), whose
+   * answers also become candidates. Absent: no discovery.
+   */
+  natDiscovery?: { stunServers: Endpoint[] };
+  /** Opens an extra UDP socket for birthday probing; absent: none. */
+  openSocket?: () => Promise<DatagramSocket>;
+  /** Birthday probing budget; default {@linkcode DEFAULT_BIRTHDAY_BUDGET}. */
+  birthday?: BirthdayBudget;
 }
 
 interface Link {
   peer: string;
   circuitId: bigint;
   connection: PeerConnection;
+  /** Extra sockets for birthday probing, by id (1…n). */
+  sockets: Map<number, DatagramSocket>;
 }
 
 /** A peer: relay session, connections, one socket, one timer. */
@@ -79,6 +121,9 @@ export class PeerNode {
   #timerAt = Infinity;
   #running = false;
   #loop: Promise<void> | undefined;
+  readonly #stun: StunClient;
+  #natMapping: NatMapping = NatMapping.UNKNOWN;
+  #discovery: Promise<void> | undefined;
 
   constructor(options: PeerNodeOptions) {
     this.#options = options;
@@ -90,6 +135,28 @@ export class PeerNode {
       candidates: options.candidates,
       now: () => options.scheduler.now(),
     });
+    this.#stun = new StunClient(
+      (data, to) => this.#send(data, to),
+      options.scheduler,
+    );
+  }
+
+  /** Our NAT's mapping as discovery found it (`NAT_INFO` numbering). */
+  get natMapping(): NatMapping {
+    return this.#natMapping;
+  }
+
+  /**
+   * Sets our NAT's mapping behaviour (from discovery or the owner's own
+   * STUN tests); every connection tells its peer, for birthday probing.
+   */
+  setNatMapping(mapping: NatMapping): void {
+    this.#natMapping = mapping;
+    const now = this.#options.scheduler.now();
+    for (const link of this.#links.values()) {
+      link.connection.setLocalMapping(mapping, now);
+    }
+    this.#pump();
   }
 
   /** Starts the relay session and the receive loop. */
@@ -124,6 +191,7 @@ export class PeerNode {
     if (link) {
       this.relayClient.closeCircuit(link.circuitId);
       link.connection.close();
+      this.#closeSockets(link);
       this.#links.delete(peer);
     }
     this.relayClient.connect(peer);
@@ -158,6 +226,8 @@ export class PeerNode {
   /** Unregisters, closes every connection and the socket. */
   async stop(): Promise<void> {
     if (!this.#running) return;
+    this.#stun.close();
+    for (const link of this.#links.values()) this.#closeSockets(link);
     for (const link of this.#links.values()) {
       this.relayClient.closeCircuit(link.circuitId);
     }
@@ -179,7 +249,10 @@ export class PeerNode {
       if (!datagram) return;
       const now = this.#options.scheduler.now();
       if (isStun(datagram.data)) {
-        this.#options.onStun?.(datagram.data.slice(), datagram.from);
+        const data = datagram.data.slice();
+        if (!this.#stun.handle(data, datagram.from)) {
+          this.#options.onStun?.(data, datagram.from);
+        }
       } else if (this.relayClient.isFromRelay(datagram.from)) {
         this.relayClient.receive(datagram.data, now);
       } else {
@@ -207,6 +280,14 @@ export class PeerNode {
       for (const link of this.#links.values()) {
         for (let event; (event = link.connection.pollEvent());) {
           moved = true;
+          if (event.type === "open-sockets") {
+            this.#openSockets(link, event.count);
+            continue;
+          }
+          if (event.type === "close-sockets") {
+            this.#closeSockets(link, event.keep);
+            continue;
+          }
           if (event.type === "retrying") {
             // Our handshake went unanswered: maybe the peer never got its
             // RENDEZVOUS; asking again makes the relay send both anew.
@@ -219,7 +300,7 @@ export class PeerNode {
           if (out.via === "relay") {
             this.relayClient.forward(link.circuitId, out.data);
           } else {
-            this.#send(out.data, out.to);
+            this.#sendDirect(link, out);
           }
         }
       }
@@ -243,6 +324,11 @@ export class PeerNode {
             observed: event.observed,
             relayKey: event.relayKey,
           });
+          if (this.#options.natDiscovery && !this.#discovery) {
+            this.#discovery = this.#discoverNat(
+              this.#options.natDiscovery.stunServers,
+            );
+          }
           break;
         case "refused":
           this.#options.onEvent(event);
@@ -298,7 +384,10 @@ export class PeerNode {
       existing.connection.onRepeatedRendezvous(now);
       return;
     }
-    existing?.connection.close();
+    if (existing) {
+      existing.connection.close();
+      this.#closeSockets(existing);
+    }
     this.#options.onEvent({
       type: "connecting",
       peer: event.peerName,
@@ -315,16 +404,26 @@ export class PeerNode {
       ) < 0,
       streams: this.#options.createStreams(event.peerName),
       now: () => this.#options.scheduler.now(),
+      lowTtl: this.#options.socket.supportsTtl,
+      birthday: this.#options.openSocket
+        ? this.#options.birthday ?? DEFAULT_BIRTHDAY_BUDGET
+        : undefined,
     });
     connection.paths.addCandidates([
       ...event.candidates,
       ...(this.#options.hints?.(event.peerName) ?? []),
     ]);
+    // The relay puts the endpoint it sees first: our peer's public one.
+    if (event.candidates[0]) {
+      connection.paths.setPeerPublic(event.candidates[0]);
+    }
+    connection.paths.setLocalMapping(this.#natMapping);
     connection.paths.startPunching(now + event.startInMs);
     this.#links.set(event.peerName, {
       peer: event.peerName,
       circuitId: event.circuitId,
       connection,
+      sockets: new Map(),
     });
     connection.start(now);
   }
@@ -359,6 +458,109 @@ export class PeerNode {
     for (let out; (out = this.relayClient.pollTransmit());) {
       await this.#options.socket.send(out.data, out.to).catch(() => {});
     }
+  }
+
+  #sendDirect(
+    link: Link,
+    out: Extract<ConnectionOutgoing, { via: "direct" }>,
+  ) {
+    const socket = out.socket === undefined
+      ? this.#options.socket
+      : link.sockets.get(out.socket);
+    if (!socket) return;
+    if (out.ttl !== undefined && !socket.supportsTtl) {
+      // An opening probe at full TTL could reach the peer's NAT early and
+      // spoil a plain Linux router's mapping: better not sent at all.
+      return;
+    }
+    const options = out.ttl !== undefined ? { ttl: out.ttl } : undefined;
+    socket.send(out.data, out.to, options).catch(() => {});
+  }
+
+  /** Opens birthday sockets for `link`, then hands their ids over. */
+  async #openSockets(link: Link, count: number) {
+    const open = this.#options.openSocket;
+    const opened = open
+      ? await Promise.all(
+        Array.from({ length: count }, () => open().catch(() => undefined)),
+      )
+      : [];
+    const sockets = opened.filter((s): s is DatagramSocket => s !== undefined);
+    if (!this.#running || this.#links.get(link.peer) !== link) {
+      for (const socket of sockets) socket.close();
+      return;
+    }
+    const ids: number[] = [];
+    let id = 1;
+    for (const socket of sockets) {
+      while (link.sockets.has(id)) id++;
+      link.sockets.set(id, socket);
+      ids.push(id);
+      this.#receiveOn(link, id, socket);
+    }
+    link.connection.onBirthdaySockets(ids, this.#options.scheduler.now());
+    this.#pump();
+  }
+
+  async #receiveOn(link: Link, id: number, socket: DatagramSocket) {
+    for (;;) {
+      const datagram = await socket.receive().catch(() => undefined);
+      if (!datagram) return;
+      if (isStun(datagram.data)) continue;
+      link.connection.receive(datagram.data.slice(), {
+        via: "direct",
+        from: datagram.from,
+        socket: id,
+      }, this.#options.scheduler.now());
+      this.#pump();
+    }
+  }
+
+  #closeSockets(link: Link, keep?: number) {
+    for (const [id, socket] of link.sockets) {
+      if (id === keep) continue;
+      socket.close();
+      link.sockets.delete(id);
+    }
+  }
+
+  /** STUN tests of our mapping (RFC 5780 §4.3), then tell connections. */
+  async #discoverNat(servers: Endpoint[]) {
+    const { relay } = this.#options;
+    const first = await this.#stun.binding(relay);
+    const reflexive: Endpoint[] = [];
+    let second: BindingResult | undefined;
+    for (const server of [first?.otherAddress, ...servers]) {
+      if (!server || !this.#running) continue;
+      const result = await this.#stun.binding(server);
+      if (!result) continue;
+      second ??= result;
+      if (servers.includes(server)) reflexive.push(result.mapped);
+    }
+    if (!this.#running) return;
+    const local = this.#options.candidates ?? [];
+    const nat = classifyNat({
+      local: [...local, this.#options.socket.local],
+      first: first ?? second,
+      second: first ? second : undefined,
+      changePort: "untested",
+    });
+    const fresh = reflexive.filter((r) =>
+      !local.some((l) => l.address === r.address && l.port === r.port)
+    );
+    if (fresh.length > 0) {
+      this.relayClient.setCandidates(
+        [...local, ...fresh].slice(0, MAX_CANDIDATES),
+      );
+      this.relayClient.sendKeepaliveNow(this.#options.scheduler.now());
+    }
+    this.#options.onEvent({
+      type: "nat",
+      mapping: nat.mapping,
+      public: nat.public,
+      reflexive: fresh,
+    });
+    this.setNatMapping(natMappingNumber(nat.mapping));
   }
 
   #send(data: Uint8Array, to: Endpoint) {

@@ -26,8 +26,9 @@ export function relayOnlySocket(
 ): DatagramSocket {
   return {
     local: socket.local,
-    send: (data, to) =>
-      same(to, relay) ? socket.send(data, to) : Promise.resolve(),
+    supportsTtl: socket.supportsTtl,
+    send: (data, to, options) =>
+      same(to, relay) ? socket.send(data, to, options) : Promise.resolve(),
     async receive() {
       for (;;) {
         const datagram = await socket.receive();

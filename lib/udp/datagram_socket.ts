@@ -15,12 +15,23 @@ export interface Datagram {
   from: Endpoint;
 }
 
+/** Per-datagram options of {@linkcode DatagramSocket.send}. */
+export interface SendOptions {
+  /**
+   * The IP TTL (hop limit) of this datagram only; ignored by sockets whose
+   * `supportsTtl` is false.
+   */
+  ttl?: number;
+}
+
 /** A bound UDP socket. */
 export interface DatagramSocket {
   /** The local address and port the socket is bound to. */
   readonly local: Endpoint;
+  /** Whether `send` honours {@linkcode SendOptions.ttl}. */
+  readonly supportsTtl: boolean;
   /** Sends one datagram; resolves once handed to the network stack. */
-  send(data: Uint8Array, to: Endpoint): Promise<void>;
+  send(data: Uint8Array, to: Endpoint, options?: SendOptions): Promise<void>;
   /** The next datagram, or undefined once the socket is closed. */
   receive(): Promise<Datagram | undefined>;
   /** Closes the socket; pending `receive` calls resolve to undefined. */
@@ -53,6 +64,8 @@ export function openUdpSocket(
 
 class DenoUdpSocket implements DatagramSocket {
   readonly local: Endpoint;
+  // Deno.listenDatagram has no unicast TTL option.
+  readonly supportsTtl = false;
   readonly #conn: Deno.DatagramConn;
   // Reusing one buffer halves the per-packet cost (measured in the brief).
   readonly #buffer = new Uint8Array(RECEIVE_BUFFER_SIZE);

@@ -36,7 +36,11 @@
  */
 
 import { type Endpoint, normalizeAddress } from "../wire/mod.ts";
-import type { Datagram, DatagramSocket } from "./datagram_socket.ts";
+import type {
+  Datagram,
+  DatagramSocket,
+  SendOptions,
+} from "./datagram_socket.ts";
 import {
   type NatBehaviourOptions,
   type NatDropReason,
@@ -96,7 +100,9 @@ export type DropReason =
   /** The destination socket already holds its limit of unread datagrams. */
   | "receive-buffer-full"
   /** A host sent to its NAT's public address and the NAT does not hairpin. */
-  | "hairpin-disabled";
+  | "hairpin-disabled"
+  /** The datagram's TTL ran out at a router (a NAT or the internet hop). */
+  | "ttl-expired";
 
 const DROP_REASONS: readonly DropReason[] = [
   "loss",
@@ -105,6 +111,7 @@ const DROP_REASONS: readonly DropReason[] = [
   "port-unreachable",
   "receive-buffer-full",
   "hairpin-disabled",
+  "ttl-expired",
   "nat-no-mapping",
   "nat-filtered",
   "nat-ports-exhausted",
@@ -245,6 +252,27 @@ interface Packet {
   src: Endpoint;
   dst: Endpoint;
   data: Uint8Array;
+  /** Hops left: every NAT and the internet between realms is one router. */
+  ttl: number;
+}
+
+/** The TTL of a datagram sent without one (Linux's default). */
+const DEFAULT_TTL = 64;
+
+/**
+ * A router forwards `packet` one hop: undefined (and counted as dropped)
+ * when its TTL would reach 0, as Linux drops it before NAT confirms any
+ * state for it.
+ */
+function forwardHop(
+  network: Network<Scheduler>,
+  packet: Packet,
+): Packet | undefined {
+  if (packet.ttl <= 1) {
+    network.drop("ttl-expired", packet);
+    return undefined;
+  }
+  return { ...packet, ttl: packet.ttl - 1 };
 }
 
 function checkProbability(name: string, value: number | undefined): number {
@@ -471,8 +499,11 @@ class Network<S extends Scheduler> implements MemoryNetwork<S> {
       return;
     }
     const onward = (p: Packet) => node.fromOutside(p);
-    if (realm === this.#root) this.#internet.carry(this, packet, onward, false);
-    else onward(packet);
+    if (realm === this.#root) {
+      // The internet between realms is one router hop.
+      const hop = forwardHop(this, packet);
+      if (hop) this.#internet.carry(this, hop, onward, false);
+    } else onward(packet);
   }
 
   later(atMs: number, fn: () => void): void {
@@ -660,6 +691,10 @@ class Nat implements MemoryNat {
       this.network.drop("hairpin-disabled", packet);
       return;
     }
+    // TTL first: Linux drops an expiring packet before NAT keeps state.
+    const hop = forwardHop(this.network, packet);
+    if (!hop) return;
+    packet = hop;
     const now = this.network.scheduler.now();
     const out = this.#table.outbound(packet.src, packet.dst, now);
     if (!out.ok) {
@@ -684,12 +719,16 @@ class Nat implements MemoryNat {
       this.network.drop(verdict.reason, packet);
       return;
     }
-    this.network.arrive(this.inside, { ...packet, dst: verdict.internal });
+    const hop = forwardHop(this.network, packet);
+    if (hop) {
+      this.network.arrive(this.inside, { ...hop, dst: verdict.internal });
+    }
   }
 }
 
 class MemorySocket implements DatagramSocket {
   readonly local: Endpoint;
+  readonly supportsTtl = true;
   readonly #host: Host;
   #queue: Datagram[] = [];
   #waiters: ((datagram: Datagram | undefined) => void)[] = [];
@@ -704,7 +743,7 @@ class MemorySocket implements DatagramSocket {
     return this.#queue.length;
   }
 
-  send(data: Uint8Array, to: Endpoint): Promise<void> {
+  send(data: Uint8Array, to: Endpoint, options?: SendOptions): Promise<void> {
     // Like the real socket, a closed one swallows sends.
     if (this.#closed) return Promise.resolve();
     try {
@@ -722,7 +761,16 @@ class MemorySocket implements DatagramSocket {
       }
       const dst = { address: normalizeAddress(to.address), port: to.port };
       // Copy now: the caller may reuse its buffer as soon as we return.
-      this.#host.transmit({ src: { ...this.local }, dst, data: data.slice() });
+      const ttl = options?.ttl ?? DEFAULT_TTL;
+      if (!Number.isInteger(ttl) || ttl < 1 || ttl > 255) {
+        throw new RangeError(`Cannot send with a TTL outside 1–255: ${ttl}`);
+      }
+      this.#host.transmit({
+        src: { ...this.local },
+        dst,
+        data: data.slice(),
+        ttl,
+      });
       return Promise.resolve();
     } catch (error) {
       return Promise.reject(error);

@@ -366,3 +366,49 @@ Deno.test("the Linux conntrack quirk breaks a punch that starts on one side firs
   const cone = NAT_PRESETS.portRestrictedCone;
   assert.ok((await holePunch(cone, cone, { staggerMs: 500 })).connected);
 });
+
+Deno.test("a TTL-2 datagram opens its own NAT's mapping and dies on the internet hop", async () => {
+  const network = createMemoryNetwork({ seed: 3 });
+  const clock = network.scheduler;
+  network.setLink({ delayMs: 10 });
+  const quirky: NatBehaviourOptions = {
+    mapping: "address-and-port-dependent",
+    filtering: "address-and-port-dependent",
+    portAllocation: "preserve",
+    linuxConntrackQuirk: true,
+  };
+  const natA = network.addNat({ publicAddress: "203.0.113.1", ...quirky });
+  const natB = network.addNat({ publicAddress: "203.0.113.2", ...quirky });
+  const a = await network.addHost("10.0.0.2", { behind: natA }).openSocket(
+    5000,
+  );
+  const b = await network.addHost("10.0.1.2", { behind: natB }).openSocket(
+    6000,
+  );
+  assert.equal(a.supportsTtl, true);
+  const gotA = inbox(a);
+  const gotB = inbox(b);
+  const publicA = { address: "203.0.113.1", port: 5000 };
+  const publicB = { address: "203.0.113.2", port: 6000 };
+  await a.send(bytes(1), publicB, { ttl: 2 });
+  await clock.advance(50);
+  assert.equal(network.stats.dropped["ttl-expired"], 1);
+  assert.equal(natA.mappings().length, 1, "A's NAT holds the mapping");
+  assert.equal(natB.mappings().length, 0, "B's NAT never saw the packet");
+  // TTL 1 dies inside A's NAT and leaves nothing there either.
+  await a.send(bytes(2), { address: "203.0.113.9", port: 1 }, { ttl: 1 });
+  await clock.advance(50);
+  assert.equal(natA.mappings().length, 1);
+  assert.equal(network.stats.dropped["ttl-expired"], 2);
+  // B's full packet now gets in, and A's answer keeps B's port.
+  await b.send(bytes(3), publicA);
+  await clock.advance(50);
+  assert.deepEqual(gotA.map((d) => [...d.data]), [[3]]);
+  assert.deepEqual(gotA[0].from, publicB);
+  await a.send(bytes(4), publicB);
+  await clock.advance(50);
+  assert.deepEqual(gotB.map((d) => [...d.data]), [[4]]);
+  await assert.rejects(() => a.send(bytes(5), publicB, { ttl: 0 }), RangeError);
+  a.close();
+  b.close();
+});
