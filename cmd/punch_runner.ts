@@ -8,7 +8,8 @@ import { dirname, join } from "node:path";
 import { type Identity, TrustStore } from "../lib/identity/mod.ts";
 import { diagnosePunch, type PunchReport } from "../lib/nat/punch_diagnosis.ts";
 import { localCandidates, resolveHost } from "../lib/peer/addresses.ts";
-import { openUdpSocket, realScheduler } from "../lib/udp/mod.ts";
+import { realScheduler } from "../lib/udp/mod.ts";
+import { openPeerSocket } from "./traversal.ts";
 import { UserError } from "../lib/user_error.ts";
 import type { Endpoint } from "../lib/wire/mod.ts";
 import type { HostPort } from "./flags.ts";
@@ -41,7 +42,7 @@ export async function runPunch(
   );
   let socket;
   try {
-    socket = await openUdpSocket({ hostname: "0.0.0.0", port: options.port });
+    socket = await openPeerSocket(options.port);
   } catch (error) {
     throw new UserError(
       `Cannot listen on UDP port ${options.port}: ${(error as Error).message}`,
@@ -62,7 +63,7 @@ export async function runPunch(
     pinnedKey: knownPeers.get(peer),
     candidates: localCandidates(socket.local),
     stunServers,
-    openProbeSocket: () => openUdpSocket({ hostname: "0.0.0.0", port: 0 }),
+    openProbeSocket: () => openPeerSocket(0),
     onProgress: (text) => {
       if (!options.json) PROCESS_SINKS.stderr(`… ${text}`);
     },

@@ -5,6 +5,7 @@
  */
 
 import { resolve } from "node:path";
+import type { BirthdayBudget } from "../lib/peer/birthday.ts";
 import { UsageError } from "../lib/user_error.ts";
 import type { HostPort } from "./flags.ts";
 import { parseBytes, parseFlags, parseName, parsePort } from "./flags.ts";
@@ -15,10 +16,14 @@ import {
 } from "./identity_option.ts";
 import { PROCESS_SINKS, Reporter } from "./output.ts";
 import {
+  BIRTHDAY_HELP,
   DIRECTORY_HELP,
+  parseBirthdayFlag,
   parseDirectoryFlag,
   parseRelayFlag,
+  parseStunFlag,
   RELAY_HELP,
+  STUN_HELP,
 } from "./peer_flags.ts";
 import { runReceive } from "./transfer_receive.ts";
 
@@ -38,6 +43,8 @@ Arguments:
 Options:
 ${RELAY_HELP}
 ${DIRECTORY_HELP}
+${STUN_HELP}
+${BIRTHDAY_HELP}
   --out DIR          folder for received files (default: the current folder)
   --yes              accept every offer without asking
   --force            overwrite an existing file of the same name (otherwise
@@ -68,6 +75,8 @@ export interface ReceiveOptions {
   port: number;
   relay?: HostPort;
   directory: string;
+  stun?: HostPort;
+  birthday: BirthdayBudget;
   out: string;
   yes: boolean;
   force: boolean;
@@ -83,6 +92,8 @@ export function parseReceiveArgs(args: string[]): ReceiveOptions {
     ...IDENTITY_FLAG,
     relay: { type: "string" },
     directory: { type: "string" },
+    stun: { type: "string" },
+    birthday: { type: "string" },
     out: { type: "string" },
     yes: { type: "boolean" },
     force: { type: "boolean" },
@@ -100,6 +111,8 @@ export function parseReceiveArgs(args: string[]): ReceiveOptions {
     port: parsePort(positionals[1], "<port>"),
     relay: parseRelayFlag(v.relay),
     directory: parseDirectoryFlag(v.directory),
+    stun: parseStunFlag(v.stun),
+    birthday: parseBirthdayFlag(v.birthday),
     out: v.out ?? ".",
     yes: v.yes ?? false,
     force: v.force ?? false,

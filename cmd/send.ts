@@ -5,6 +5,7 @@
  */
 
 import { basename } from "node:path";
+import type { BirthdayBudget } from "../lib/peer/birthday.ts";
 import { checkFileName } from "../lib/transfer/mod.ts";
 import { UsageError } from "../lib/user_error.ts";
 import type { HostPort, PeerSpec } from "./flags.ts";
@@ -16,12 +17,16 @@ import {
 } from "./identity_option.ts";
 import { PROCESS_SINKS, Reporter } from "./output.ts";
 import {
+  BIRTHDAY_HELP,
   DIRECTORY_HELP,
   HOPS_HELP,
+  parseBirthdayFlag,
   parseDirectoryFlag,
   parseHopsFlag,
   parseRelayFlag,
+  parseStunFlag,
   RELAY_HELP,
+  STUN_HELP,
 } from "./peer_flags.ts";
 import { refuseHops } from "./transfer_terminal.ts";
 import { runSend } from "./transfer_send.ts";
@@ -44,6 +49,8 @@ Arguments:
 Options:
 ${RELAY_HELP}
 ${HOPS_HELP}
+${STUN_HELP}
+${BIRTHDAY_HELP}
 ${DIRECTORY_HELP}
   --accept-new-key   accept a peer whose key changed since last time
   --relay-only       never use a direct path (to check or measure a relay)
@@ -68,6 +75,8 @@ export interface SendOptions {
   file: string;
   relay?: HostPort;
   hops: number;
+  stun?: HostPort;
+  birthday: BirthdayBudget;
   directory: string;
   acceptNewKey: boolean;
   relayOnly: boolean;
@@ -79,6 +88,8 @@ export function parseSendArgs(args: string[]): SendOptions {
     ...IDENTITY_FLAG,
     relay: { type: "string" },
     hops: { type: "string" },
+    stun: { type: "string" },
+    birthday: { type: "string" },
     directory: { type: "string" },
     "accept-new-key": { type: "boolean" },
     "relay-only": { type: "boolean" },
@@ -94,6 +105,8 @@ export function parseSendArgs(args: string[]): SendOptions {
     file: positionals[3],
     relay: parseRelayFlag(v.relay),
     hops: parseHopsFlag(v.hops),
+    stun: parseStunFlag(v.stun),
+    birthday: parseBirthdayFlag(v.birthday),
     directory: parseDirectoryFlag(v.directory),
     acceptNewKey: v["accept-new-key"] ?? false,
     relayOnly: v["relay-only"] ?? false,

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { traversalOptions } from "./traversal.ts";
 import { fingerprint, type Identity } from "../lib/identity/mod.ts";
 import { localCandidates } from "../lib/peer/addresses.ts";
 import {
@@ -109,6 +110,7 @@ export async function runReceive(
   let firstOutcome: ReceiveEvent | undefined;
   const app = new ReceiveApp({
     socket,
+    traversal: await traversalOptions(options),
     scheduler: realScheduler,
     staticKeyPair: {
       publicKey: loaded.identity.noisePublicKey,

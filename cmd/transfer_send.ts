@@ -5,6 +5,7 @@
  * @module
  */
 
+import { traversalOptions } from "./traversal.ts";
 import { fingerprint, type Identity } from "../lib/identity/mod.ts";
 import { localCandidates } from "../lib/peer/addresses.ts";
 import {
@@ -89,6 +90,7 @@ export async function runSend(
   const label_ = `${offer.name} → ${peerName}`;
   const app = new SendApp({
     socket,
+    traversal: await traversalOptions(options),
     scheduler: realScheduler,
     staticKeyPair: {
       publicKey: loaded.identity.noisePublicKey,

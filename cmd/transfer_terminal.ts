@@ -14,7 +14,8 @@ import {
   progressBar,
   type ProgressView,
 } from "../lib/transfer/mod.ts";
-import { type DatagramSocket, openUdpSocket } from "../lib/udp/mod.ts";
+import type { DatagramSocket } from "../lib/udp/mod.ts";
+import { openPeerSocket } from "./traversal.ts";
 import { UserError } from "../lib/user_error.ts";
 import type { Endpoint } from "../lib/wire/mod.ts";
 import { type HostPort, PEER_NAME_PATTERN, type PeerSpec } from "./flags.ts";
@@ -89,7 +90,7 @@ export async function openTransferSocket(
   port: number,
 ): Promise<DatagramSocket> {
   try {
-    return await openUdpSocket({ hostname: "0.0.0.0", port });
+    return await openPeerSocket(port);
   } catch (error) {
     throw new UserError(
       `Cannot listen on UDP port ${port}: ${(error as Error).message}`,

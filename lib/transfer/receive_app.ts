@@ -10,6 +10,7 @@
  * @module
  */
 
+import type { TraversalOptions } from "../peer/peer_node.ts";
 import type { KeyPair } from "../crypto/noise/mod.ts";
 import type { TrustStore } from "../identity/mod.ts";
 import type { StreamOptions } from "../stream/mod.ts";
@@ -32,6 +33,8 @@ export type ReceiveEvent = LinkEvent | IncomingTransferEvent;
 /** Options of {@linkcode ReceiveApp}. */
 export interface ReceiveAppOptions {
   socket: DatagramSocket;
+  /** STUN discovery and birthday probing (`--stun`, `--birthday`). */
+  traversal?: TraversalOptions;
   scheduler: Scheduler;
   staticKeyPair: KeyPair;
   name: string;
@@ -83,6 +86,7 @@ export class ReceiveApp {
       onChange: () => this.#wake(),
     });
     this.#node = new TransferNode({
+      traversal: options.traversal,
       socket: options.socket,
       scheduler: options.scheduler,
       staticKeyPair: options.staticKeyPair,

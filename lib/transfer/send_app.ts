@@ -8,6 +8,7 @@
  * @module
  */
 
+import type { TraversalOptions } from "../peer/peer_node.ts";
 import type { KeyPair } from "../crypto/noise/mod.ts";
 import type { TrustStore } from "../identity/mod.ts";
 import type { StreamOptions } from "../stream/mod.ts";
@@ -30,6 +31,8 @@ export type SendEvent = LinkEvent | OutgoingFileEvent;
 /** Options of {@linkcode SendApp}. */
 export interface SendAppOptions {
   socket: DatagramSocket;
+  /** STUN discovery and birthday probing (`--stun`, `--birthday`). */
+  traversal?: TraversalOptions;
   scheduler: Scheduler;
   staticKeyPair: KeyPair;
   name: string;
@@ -77,6 +80,7 @@ export class SendApp {
       onEvent: options.onEvent,
     });
     this.#node = new TransferNode({
+      traversal: options.traversal,
       socket: options.socket,
       scheduler: options.scheduler,
       staticKeyPair: options.staticKeyPair,

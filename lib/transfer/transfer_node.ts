@@ -8,6 +8,7 @@
  * @module
  */
 
+import type { TraversalOptions } from "../peer/peer_node.ts";
 import type { KeyPair } from "../crypto/noise/mod.ts";
 import { fingerprint, type TrustStore } from "../identity/mod.ts";
 import type { CurrentPath } from "../peer/path_manager.ts";
@@ -72,6 +73,8 @@ export class PeerSession {
 /** Options of {@linkcode TransferNode}. */
 export interface TransferNodeOptions {
   socket: DatagramSocket;
+  /** STUN discovery and birthday probing (`--stun`, `--birthday`). */
+  traversal?: TraversalOptions;
   scheduler: Scheduler;
   staticKeyPair: KeyPair;
   name: string;
@@ -153,6 +156,7 @@ export class TransferNode {
       ? options.knownRelays?.get(options.relayLabel)
       : undefined;
     this.#node = new PeerNode({
+      ...options.traversal,
       socket: options.socket,
       scheduler: options.scheduler,
       staticKeyPair: options.staticKeyPair,
