@@ -5,6 +5,7 @@
  */
 
 import { resolve } from "node:path";
+import type { BirthdayBudget } from "../lib/peer/birthday.ts";
 import { UsageError } from "../lib/user_error.ts";
 import type { HostPort, PeerSpec } from "./flags.ts";
 import { parseFlags, parseName, parsePeerSpec, parsePort } from "./flags.ts";
@@ -16,12 +17,16 @@ import {
 import { PROCESS_SINKS, Reporter } from "./output.ts";
 import { runChat } from "./chat_runner.ts";
 import {
+  BIRTHDAY_HELP,
   DIRECTORY_HELP,
   HOPS_HELP,
+  parseBirthdayFlag,
   parseDirectoryFlag,
   parseHopsFlag,
   parseRelayFlag,
+  parseStunFlag,
   RELAY_HELP,
+  STUN_HELP,
 } from "./peer_flags.ts";
 
 /** One line for `altnet --help`. */
@@ -44,6 +49,8 @@ Arguments:
 Options:
 ${RELAY_HELP}
 ${HOPS_HELP}
+${STUN_HELP}
+${BIRTHDAY_HELP}
 ${DIRECTORY_HELP}
   --accept-files     accept every file the peer offers (otherwise you are
                      asked on a terminal; without one, files are declined)
@@ -80,6 +87,8 @@ export interface ChatOptions {
   peer: PeerSpec;
   relay?: HostPort;
   hops: number;
+  stun?: HostPort;
+  birthday: BirthdayBudget;
   directory: string;
   acceptNewKey: boolean;
   acceptFiles: boolean;
@@ -92,6 +101,8 @@ export function parseChatArgs(args: string[]): ChatOptions {
     ...IDENTITY_FLAG,
     relay: { type: "string" },
     hops: { type: "string" },
+    stun: { type: "string" },
+    birthday: { type: "string" },
     directory: { type: "string" },
     "accept-new-key": { type: "boolean" },
     "accept-files": { type: "boolean" },
@@ -107,6 +118,8 @@ export function parseChatArgs(args: string[]): ChatOptions {
     peer: parsePeerSpec(positionals[2]),
     relay: parseRelayFlag(v.relay),
     hops: parseHopsFlag(v.hops),
+    stun: parseStunFlag(v.stun),
+    birthday: parseBirthdayFlag(v.birthday),
     directory: parseDirectoryFlag(v.directory),
     acceptNewKey: v["accept-new-key"] ?? false,
     acceptFiles: v["accept-files"] ?? false,

@@ -20,7 +20,8 @@ import {
   progressBar,
   Reason,
 } from "../lib/transfer/mod.ts";
-import { openUdpSocket, realScheduler } from "../lib/udp/mod.ts";
+import { realScheduler } from "../lib/udp/mod.ts";
+import { openPeerSocket, traversalOptions } from "./traversal.ts";
 import { UserError } from "../lib/user_error.ts";
 import type { Endpoint } from "../lib/wire/mod.ts";
 import type { ChatOptions } from "./chat.ts";
@@ -92,7 +93,7 @@ export async function runChat(
   const knownRelays = await TrustStore.open(join(stateDir, "known_relays"));
   let socket;
   try {
-    socket = await openUdpSocket({ hostname: "0.0.0.0", port: options.port });
+    socket = await openPeerSocket(options.port);
   } catch (error) {
     throw new UserError(
       `Cannot listen on UDP port ${options.port}: ${(error as Error).message}`,
@@ -150,7 +151,9 @@ export async function runChat(
     return offers.ask(offer);
   };
   const showTransfer = transferPrinter(status, options.out);
+  const traversal = await traversalOptions(options);
   const app = new ChatApp({
+    traversal,
     socket,
     scheduler: realScheduler,
     staticKeyPair: {
@@ -202,6 +205,13 @@ export async function runChat(
                 : event.trust === "accepted-new-key"
                 ? " (NEW KEY accepted and pinned)"
                 : ""
+            }`,
+          );
+          break;
+        case "nat":
+          status(
+            `nat: ${event.mapping} mapping${
+              event.public ? `, public ${event.public}` : ""
             }`,
           );
           break;

@@ -12,7 +12,11 @@
 import type { KeyPair } from "../crypto/noise/mod.ts";
 import { fingerprint, type TrustStore } from "../identity/mod.ts";
 import type { CurrentPath } from "../peer/path_manager.ts";
-import { PeerNode, type PeerNodeEvent } from "../peer/peer_node.ts";
+import {
+  PeerNode,
+  type PeerNodeEvent,
+  type TraversalOptions,
+} from "../peer/peer_node.ts";
 import { StreamSet } from "../peer/stream_set.ts";
 import { describeRefusal } from "../relay/relay_core.ts";
 import {
@@ -49,12 +53,21 @@ export type ChatEvent =
   | { event: "message"; from: string; text: string }
   | { event: "delivered"; id: number }
   | { event: "relay-key"; fingerprint: string; pinned: boolean }
+  | {
+    event: "nat";
+    /** Our NAT's mapping behaviour, from STUN (PROTOCOL §9). */
+    mapping: string;
+    /** Our public endpoint, `address:port`. */
+    public?: string;
+  }
   | { event: "fatal"; message: string; hint?: string }
   | ChatTransferEvent;
 
 /** Options of {@linkcode ChatApp}. */
 export interface ChatAppOptions {
   socket: DatagramSocket;
+  /** STUN discovery and birthday probing (`--stun`, `--birthday`). */
+  traversal?: TraversalOptions;
   scheduler: Scheduler;
   staticKeyPair: KeyPair;
   name: string;
@@ -142,6 +155,7 @@ export class ChatApp {
       ? options.knownRelays?.get(options.relayLabel)
       : undefined;
     this.#node = new PeerNode({
+      ...options.traversal,
       socket: options.socket,
       scheduler: options.scheduler,
       staticKeyPair: options.staticKeyPair,
@@ -399,6 +413,15 @@ export class ChatApp {
               endpoint:
                 `${event.path.endpoint.address}:${event.path.endpoint.port}`,
             }
+            : {}),
+        });
+        break;
+      case "nat":
+        onEvent({
+          event: "nat",
+          mapping: event.mapping,
+          ...(event.public
+            ? { public: `${event.public.address}:${event.public.port}` }
             : {}),
         });
         break;
