@@ -47,6 +47,8 @@ export type ChatEvent =
     event: "path";
     via: "direct" | "relay";
     reason: string;
+    /** Probes this side sent to the peer so far (all techniques). */
+    probes: number;
     rtt_ms?: number;
     endpoint?: string;
   }
@@ -407,6 +409,7 @@ export class ChatApp {
           event: "path",
           via: event.path.via,
           reason: event.reason,
+          probes: this.#node.connection(peer)?.paths.probesSent() ?? 0,
           ...(event.path.via === "direct"
             ? {
               rtt_ms: Math.round(event.path.rttMs),
@@ -474,6 +477,7 @@ export class ChatApp {
         event: "path",
         via: "relay",
         reason: "the session starts over the relay while punching",
+        probes: 0,
       });
     }
     this.#node.pump();

@@ -213,6 +213,13 @@ export class PathManager {
     return this.#peerMapping;
   }
 
+  /** Every probe sent so far: to candidates, opening, and birthday ones. */
+  probesSent(): number {
+    let total = this.#birthday.probesSent;
+    for (const report of this.#reports.values()) total += report.probesSent;
+    return total;
+  }
+
   /** What birthday probing did so far. */
   birthdayReport(): BirthdayReport {
     return { ...this.#birthday };
