@@ -262,3 +262,24 @@ Deno.test("no birthday without a budget, or without the peer's mapping", () => {
   unknown.poll(0);
   assert.ok(!unknown.takeActions().some((a) => a.type === "open-sockets"));
 });
+
+Deno.test("a peer that keeps announcing rounds gets at most maxRounds sprays", () => {
+  const paths = manager();
+  paths.setPeerPublic(HARD);
+  paths.setLocalMapping(NatMapping.ENDPOINT_INDEPENDENT);
+  let sprayed = 0;
+  for (let round = 0; round < 10; round++) {
+    const t = round * 10_000;
+    paths.onPeerNatInfo(NatMapping.ENDPOINT_DEPENDENT, 256, t);
+    for (let dt = 0; dt < 5_000; dt += BIRTHDAY_BATCH_MS) {
+      sprayed += paths.poll(t + dt).filter((p) =>
+        p.to.address === HARD.address
+      ).length;
+    }
+    paths.onPeerNatInfo(NatMapping.ENDPOINT_DEPENDENT, 0, t + 5_000);
+  }
+  assert.equal(
+    sprayed,
+    DEFAULT_BIRTHDAY_BUDGET.maxRounds * DEFAULT_BIRTHDAY_BUDGET.probes,
+  );
+});

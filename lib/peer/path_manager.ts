@@ -254,9 +254,13 @@ export class PathManager {
       this.#spray = undefined;
       return;
     }
+    // A peer that keeps announcing rounds gets at most `maxRounds` sprays,
+    // and only ever at its own public address (the one the relay saw), so
+    // NAT_INFO cannot aim our probes at anybody else.
     if (
       !this.#budget || this.#spray || this.#path.via === "direct" ||
       !this.#peerPublic ||
+      this.#birthday.rounds >= this.#budget.maxRounds ||
       birthdayRole(this.#localMapping, mapping) !== "easy"
     ) return;
     this.#birthday.role = "easy";

@@ -480,6 +480,12 @@ export class PeerNode {
   /** Opens birthday sockets for `link`, then hands their ids over. */
   async #openSockets(link: Link, count: number) {
     const open = this.#options.openSocket;
+    // One round at a time per node: peers that all claim an easy NAT must
+    // not make us hold hundreds of sockets each.
+    const busy = [...this.#links.values()].some((l) =>
+      l !== link && l.sockets.size > 1
+    );
+    if (busy) count = 0;
     const opened = open
       ? await Promise.all(
         Array.from({ length: count }, () => open().catch(() => undefined)),
