@@ -4,6 +4,7 @@
  * @module
  */
 
+import { runNatDemo } from "../lib/demo/nat_demo.ts";
 import { runNetworkDemo } from "../lib/demo/network_demo.ts";
 import { type DemoStep, runSessionDemo } from "../lib/demo/session_demo.ts";
 import { parseFlags } from "./flags.ts";
@@ -20,8 +21,9 @@ export const help = `altnet demo: ${summary}
 Usage: altnet demo [--json]
 
 Creates two temporary peers, alice and bob, and shows each capability altnet
-has today working between them over real UDP sockets on 127.0.0.1. Nothing is
-kept: the identities live in a temporary folder that is removed at the end.
+has today working between them over real UDP sockets on 127.0.0.1, then the
+hole-punching techniques against simulated NATs. Nothing is kept: the
+identities live in a temporary folder that is removed at the end.
 
 Options:
   --json             JSON Lines events on stdout
@@ -41,7 +43,6 @@ export function parseDemoArgs(args: string[]): DemoOptions {
 
 /** What the demo cannot show yet, in the order it will arrive. */
 const COMING = [
-  "birthday probing through symmetric NATs",
   "onion routing (--hops)",
 ];
 
@@ -72,6 +73,12 @@ export async function run(
       "A directory, a relay and two peers chatting:",
     );
     await runNetworkDemo(dir, print);
+    reporter.event(
+      "section",
+      { name: "nat" },
+      "Hard NATs, simulated (in-memory network, virtual time):",
+    );
+    await runNatDemo(print);
     reporter.event(
       "done",
       { coming: COMING },

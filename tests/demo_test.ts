@@ -35,5 +35,12 @@ Deno.test("the demo establishes sessions over UDP and refuses the attacks", asyn
   assert.ok(step("chat-relayed").relayed > 0, "the first message was relayed");
   assert.ok(step("chat-direct").directMs > 0);
   assert.equal(step("chat-reply").relayedForReply, 0, "direct, not relayed");
+  // Hard NATs, simulated: birthday probing and opening probes win, and the
+  // demo shows what fails without them.
+  assert.equal(step("nat-birthday").direct, true);
+  assert.ok(step("nat-birthday").probes_bob >= 256, "bob's 256 openers");
+  assert.equal(step("nat-bare-linux").direct, true);
+  assert.equal(step("nat-bare-linux-no-ttl").direct, false);
+  assert.equal(step("nat-symmetric-both").direct, false);
   assert.equal(events.at(-1).event, "done");
 });
