@@ -5,6 +5,7 @@
  */
 
 export * from "./datagram_socket.ts";
+export * from "./node_udp_socket.ts";
 export * from "./scheduler.ts";
 export * from "./memory_network.ts";
 export * from "./nat_behaviour.ts";
