@@ -19,6 +19,30 @@
  * realm, and the receiver's link (inbound); each may delay, duplicate or
  * lose it.
  *
+ * Every packet carries an IP TTL: {@linkcode SendOptions.ttl}, or 64. Each
+ * router that forwards it takes one off, and a router that would forward
+ * it with TTL 0 drops it instead, counted as `"ttl-expired"`. The routers
+ * are the NATs and the internet:
+ *
+ * - a NAT passing a packet outwards checks the TTL before it maps the
+ *   packet, so a packet that dies there leaves no mapping (Linux drops it
+ *   in forwarding, before MASQUERADE confirms any conntrack state);
+ * - a NAT passing a packet inwards through a mapping takes one off after
+ *   its filter has judged it: a packet that reaches a NAT's public address
+ *   has reached that NAT, and an unsolicited one leaves its half-open entry
+ *   (`linuxConntrackQuirk`) whatever TTL it has left, as Linux takes it in
+ *   locally without looking at the TTL;
+ * - a hairpinned packet is forwarded once, so it counts one hop;
+ * - the internet is one hop for every packet delivered to a node of the
+ *   root realm, whoever sent it; hosts in one private realm reach each
+ *   other with no router between them.
+ *
+ * So with one NAT on each side, TTL 1 dies inside the sender's own NAT;
+ * TTL 2 crosses it (creating the mapping) and dies on the internet, so the
+ * other NAT never sees it; TTL 3 reaches the other NAT (leaving its
+ * half-open entry there if unsolicited) and goes no further; TTL 4 is
+ * delivered. Each further NAT on the path adds one hop.
+ *
  * @example
  * ```ts
  * import { createMemoryNetwork } from "./memory_network.ts";
@@ -706,20 +730,25 @@ class Nat implements MemoryNat {
       src: { address: this.publicAddress, port: out.publicPort },
     };
     // RFC 4787 REQ-9: a hairpinned packet comes back in from the sender's
-    // public endpoint, as if it had gone out and returned.
-    if (hairpin) this.fromOutside(translated);
+    // public endpoint, as if it had gone out and returned; it was forwarded
+    // once, and its hop is already counted.
+    if (hairpin) this.#inbound(translated, false);
     else this.network.arrive(this.#outside, translated);
   }
 
   /** A packet for the public address. */
   fromOutside(packet: Packet): void {
+    this.#inbound(packet, true);
+  }
+
+  #inbound(packet: Packet, countHop: boolean): void {
     const now = this.network.scheduler.now();
     const verdict = this.#table.inbound(packet.dst.port, packet.src, now);
     if (!verdict.ok) {
       this.network.drop(verdict.reason, packet);
       return;
     }
-    const hop = forwardHop(this.network, packet);
+    const hop = countHop ? forwardHop(this.network, packet) : packet;
     if (hop) {
       this.network.arrive(this.inside, { ...hop, dst: verdict.internal });
     }

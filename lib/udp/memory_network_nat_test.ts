@@ -412,3 +412,139 @@ Deno.test("a TTL-2 datagram opens its own NAT's mapping and dies on the internet
   a.close();
   b.close();
 });
+
+/**
+ * A at 10.0.0.2:5000 behind a plain Linux router at 203.0.113.1, B at
+ * 10.0.1.2:6000 behind another at 203.0.113.2; internet hops take 10 ms.
+ * A opens towards B (with `openerTtl`, or at full TTL when undefined),
+ * then B sends to A's public endpoint, then A answers; resolves to where
+ * each saw the other's packets come from.
+ */
+async function openerThenPunch(openerTtl: number | undefined) {
+  const network = createMemoryNetwork({ seed: 4 });
+  const clock = network.scheduler;
+  network.setLink({ delayMs: 10 });
+  const natA = network.addNat({
+    publicAddress: "203.0.113.1",
+    ...NAT_PRESETS.linuxMasquerade,
+  });
+  const natB = network.addNat({
+    publicAddress: "203.0.113.2",
+    ...NAT_PRESETS.linuxMasquerade,
+  });
+  const a = await network.addHost("10.0.0.2", { behind: natA })
+    .openSocket(5000);
+  const b = await network.addHost("10.0.1.2", { behind: natB })
+    .openSocket(6000);
+  const gotA = inbox(a), gotB = inbox(b);
+  const publicA = { address: "203.0.113.1", port: 5000 };
+  const publicB = { address: "203.0.113.2", port: 6000 };
+  await a.send(
+    bytes(1),
+    publicB,
+    openerTtl === undefined ? undefined : { ttl: openerTtl },
+  );
+  await clock.advance(50);
+  await b.send(bytes(2), publicA);
+  await clock.advance(50);
+  await a.send(bytes(3), publicB);
+  await clock.advance(50);
+  return {
+    stats: network.stats,
+    bSeenByA: gotA.map((d) => d.from),
+    aSeenByB: gotB.map((d) => d.from),
+    /** The public port of B's NAT mapping towards A. */
+    bPortTowardsA: natB.mappings().find((m) =>
+      m.remote?.address === publicA.address
+    )?.publicPort,
+  };
+}
+
+Deno.test("a TTL-2 opener keeps B's port, where a full first packet from A moves it", async () => {
+  const publicA = { address: "203.0.113.1", port: 5000 };
+  const publicB = { address: "203.0.113.2", port: 6000 };
+  // With the opener, nothing reached B's NAT: B's packet goes out on the
+  // preserved port, through A's mapping, and A's answer gets in.
+  const low = await openerThenPunch(2);
+  assert.equal(low.stats.dropped["ttl-expired"], 1);
+  assert.deepEqual(low.bSeenByA, [publicB]);
+  assert.deepEqual(low.aSeenByB, [publicA]);
+  assert.equal(low.bPortTowardsA, 6000);
+  // TTL 3 reaches B's NAT: its half-open entry moves B's mapping to
+  // another port, as a full packet's does; A's NAT filters what then
+  // comes from there, and A's answers to the old port find nothing. Stuck.
+  for (const ttl of [3, undefined]) {
+    const full = await openerThenPunch(ttl);
+    assert.equal(full.stats.dropped["ttl-expired"], 0, `ttl ${ttl}`);
+    assert.ok(full.bPortTowardsA !== undefined, `ttl ${ttl}`);
+    assert.notEqual(full.bPortTowardsA, 6000, `ttl ${ttl}`);
+    assert.deepEqual(full.bSeenByA, [], `ttl ${ttl}`);
+    assert.deepEqual(full.aSeenByB, [], `ttl ${ttl}`);
+    assert.ok(full.stats.dropped["nat-filtered"] >= 1, `ttl ${ttl}`);
+  }
+});
+
+Deno.test("each NAT and the internet take one off the TTL", async () => {
+  const network = createMemoryNetwork({ seed: 5 });
+  const clock = network.scheduler;
+  const carrier = network.addNat({
+    publicAddress: "203.0.113.50",
+    ...NAT_PRESETS.fullCone,
+  });
+  const home = network.addNat({
+    publicAddress: "100.64.0.7",
+    behind: carrier,
+    ...NAT_PRESETS.fullCone,
+    hairpinning: true,
+  });
+  const host = await network.addHost("192.168.1.2", { behind: home })
+    .openSocket(5000);
+  const neighbour = await network.addHost("192.168.1.3", { behind: home })
+    .openSocket(5001);
+  const server = await network.addHost("198.51.100.1").openSocket(3478);
+  const public1 = await network.addHost("198.51.100.2").openSocket(3478);
+  const got = inbox(server), gotNeighbour = inbox(neighbour);
+  const gotPublic = inbox(public1);
+  const expired = () => network.stats.dropped["ttl-expired"];
+  // Home NAT, carrier NAT, internet: three hops, so TTL 3 dies on the
+  // internet, with both NATs mapped, and TTL 4 arrives.
+  await host.send(bytes(2), server.local, { ttl: 2 });
+  await clock.runAll();
+  assert.equal(expired(), 1);
+  assert.equal(home.mappings().length, 1);
+  assert.equal(carrier.mappings().length, 0, "TTL 2 dies in the carrier NAT");
+  await host.send(bytes(3), server.local, { ttl: 3 });
+  await clock.runAll();
+  assert.equal(expired(), 2);
+  assert.equal(carrier.mappings().length, 1);
+  await host.send(bytes(4), server.local, { ttl: 4 });
+  await clock.runAll();
+  assert.deepEqual(got.map((d) => d.data[0]), [4]);
+  // Inwards the same: the server's answer needs TTL 4 to reach the host.
+  const hostPublic = got[0].from;
+  const gotHost = inbox(host);
+  await server.send(bytes(3), hostPublic, { ttl: 3 });
+  await server.send(bytes(4), hostPublic, { ttl: 4 });
+  await clock.runAll();
+  assert.deepEqual(gotHost.map((d) => d.data[0]), [4]);
+  assert.equal(expired(), 3);
+  // Between two public hosts the internet is the one router.
+  await server.send(bytes(1), public1.local, { ttl: 1 });
+  await server.send(bytes(2), public1.local, { ttl: 2 });
+  await clock.runAll();
+  assert.deepEqual(gotPublic.map((d) => d.data[0]), [2]);
+  assert.equal(expired(), 4);
+  // A hairpinned packet is forwarded once: TTL 1 dies, TTL 2 arrives; on
+  // the same private side no router is crossed at all.
+  const neighbourPublic = { address: "100.64.0.7", port: 5001 };
+  await neighbour.send(bytes(0), server.local); // maps the neighbour
+  await host.send(bytes(1), neighbourPublic, { ttl: 1 });
+  await host.send(bytes(2), neighbourPublic, { ttl: 2 });
+  await host.send(bytes(3), neighbour.local, { ttl: 1 });
+  await clock.runAll();
+  assert.deepEqual(gotNeighbour.map((d) => d.data[0]), [2, 3]);
+  assert.equal(expired(), 5);
+  const { sent, duplicated, delivered, dropped } = network.stats;
+  const total = Object.values(dropped).reduce((x, y) => x + y, 0);
+  assert.equal(sent + duplicated, delivered + total);
+});
