@@ -93,7 +93,7 @@ export async function runChat(
   const knownRelays = await TrustStore.open(join(stateDir, "known_relays"));
   let socket;
   try {
-    socket = await openPeerSocket(options.port);
+    socket = await openPeerSocket(options.port, "ttl");
   } catch (error) {
     throw new UserError(
       `Cannot listen on UDP port ${options.port}: ${(error as Error).message}`,
@@ -151,7 +151,7 @@ export async function runChat(
     return offers.ask(offer);
   };
   const showTransfer = transferPrinter(status, options.out);
-  const traversal = await traversalOptions(options);
+  const traversal = await traversalOptions(options, "ttl");
   const app = new ChatApp({
     traversal,
     socket,

@@ -42,7 +42,7 @@ export async function runPunch(
   );
   let socket;
   try {
-    socket = await openPeerSocket(options.port);
+    socket = await openPeerSocket(options.port, "ttl");
   } catch (error) {
     throw new UserError(
       `Cannot listen on UDP port ${options.port}: ${(error as Error).message}`,
@@ -63,7 +63,7 @@ export async function runPunch(
     pinnedKey: knownPeers.get(peer),
     candidates: localCandidates(socket.local),
     stunServers,
-    openProbeSocket: () => openPeerSocket(0),
+    openProbeSocket: () => openPeerSocket(0, "ttl"),
     onProgress: (text) => {
       if (!options.json) PROCESS_SINKS.stderr(`… ${text}`);
     },

@@ -110,7 +110,7 @@ export async function runReceive(
   let firstOutcome: ReceiveEvent | undefined;
   const app = new ReceiveApp({
     socket,
-    traversal: await traversalOptions(options),
+    traversal: await traversalOptions(options, "fast"),
     scheduler: realScheduler,
     staticKeyPair: {
       publicKey: loaded.identity.noisePublicKey,

@@ -90,7 +90,7 @@ export async function runSend(
   const label_ = `${offer.name} → ${peerName}`;
   const app = new SendApp({
     socket,
-    traversal: await traversalOptions(options),
+    traversal: await traversalOptions(options, "fast"),
     scheduler: realScheduler,
     staticKeyPair: {
       publicKey: loaded.identity.noisePublicKey,

@@ -90,7 +90,7 @@ export async function openTransferSocket(
   port: number,
 ): Promise<DatagramSocket> {
   try {
-    return await openPeerSocket(port);
+    return await openPeerSocket(port, "fast");
   } catch (error) {
     throw new UserError(
       `Cannot listen on UDP port ${port}: ${(error as Error).message}`,
