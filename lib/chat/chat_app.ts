@@ -30,7 +30,13 @@ import {
 } from "../transfer/mod.ts";
 import type { DatagramSocket, Scheduler } from "../udp/mod.ts";
 import { type Endpoint, MessageKind, ReasonCode } from "../wire/mod.ts";
-import { CHAT_STREAM_ID, ChatChannel } from "./chat_channel.ts";
+import {
+  CHAT_INSTANCE_LENGTH,
+  CHAT_STREAM_ID,
+  ChatChannel,
+  encodeChatText,
+  type ReceivedLog,
+} from "./chat_channel.ts";
 import { type ChatTransferEvent, ChatTransfers } from "./chat_transfers.ts";
 
 /** What the chat shows; `cmd/chat.ts` prints these. */
@@ -99,6 +105,8 @@ export interface ChatAppOptions {
   stallTimeoutMs?: number;
   /** Give up an offer the peer does not answer; default 120 s. */
   decisionTimeoutMs?: number;
+  /** Random bytes (the chat's instance id); default `crypto.getRandomValues`. */
+  randomBytes?: (length: number) => Uint8Array;
   onEvent: (event: ChatEvent) => void;
 }
 
@@ -116,17 +124,29 @@ export const CONNECT_RETRY_MS = 2_000;
 export class ChatApp {
   readonly #options: ChatAppOptions;
   readonly #node: PeerNode;
-  // Transfer streams acknowledge every 8 segments, as in `altnet send`;
-  // chat's small messages are acknowledged by the delayed-ACK timer either
-  // way.
-  readonly #streams = new StreamSet({
-    ackEverySegments: BULK_ACK_EVERY_SEGMENTS,
-  });
-  readonly #channel: ChatChannel;
+  /**
+   * The streams of the current connection to the peer: each connection
+   * (a restart of the peer, a new circuit) starts with fresh ones.
+   */
+  #streams: StreamSet | undefined;
+  /** The messages of the current connection (stream 0 of `#streams`). */
+  #channel: ChatChannel | undefined;
+  /** A newer connection replaced the session's: end it on the next pass. */
+  #replaced = false;
+  /** Our chat instance, the same on every connection (chat_channel.ts). */
+  readonly #instance: Uint8Array;
+  /** The highest message number shown, by peer instance. */
+  readonly #received: ReceivedLog = new Map();
+  /** Messages not yet acknowledged, sent again on a new connection. */
+  readonly #outbox: { id: number; text: string }[] = [];
+  #nextId = 1;
   readonly #transfers: ChatTransfers;
   /** The session with the peer, once its key is trusted. */
   #session: PeerSession | undefined;
   #connected = false;
+  #stopped = false;
+  /** The relay closed our circuit and we did not ask for a new one yet. */
+  #circuitClosed = false;
   #fatal: ChatEvent | undefined;
   #retry: ReturnType<Scheduler["setTimer"]> | undefined;
   #waitingSaid = false;
@@ -139,7 +159,10 @@ export class ChatApp {
 
   constructor(options: ChatAppOptions) {
     this.#options = options;
-    this.#channel = new ChatChannel(this.#streams.get(CHAT_STREAM_ID));
+    this.#instance = (options.randomBytes ??
+      ((n) => crypto.getRandomValues(new Uint8Array(n))))(
+        CHAT_INSTANCE_LENGTH,
+      );
     this.#transfers = new ChatTransfers({
       scheduler: options.scheduler,
       ourKey: options.staticKeyPair.publicKey,
@@ -167,7 +190,10 @@ export class ChatApp {
       candidates: options.candidates,
       pinnedKey: (peer) =>
         options.acceptNewKey ? undefined : options.knownPeers.get(peer),
-      createStreams: () => this.#streams,
+      createStreams: (peer) =>
+        peer === options.peer
+          ? this.#onNewConnection()
+          : new StreamSet({ ackEverySegments: BULK_ACK_EVERY_SEGMENTS }),
       hints: () => options.hints ?? [],
       onEvent: (event) => void this.#onNodeEvent(event),
       onActivity: () => this.#drain(),
@@ -202,7 +228,7 @@ export class ChatApp {
 
   /** Messages sent and not yet acknowledged. */
   get pending(): number {
-    return this.#channel.pending;
+    return this.#outbox.length;
   }
 
   /** The fatal error that stopped the chat, if any. */
@@ -212,7 +238,10 @@ export class ChatApp {
 
   /** Queues a message; returns its id for the `delivered` event. */
   send(text: string): number {
-    const id = this.#channel.send(text);
+    encodeChatText(text);
+    const id = this.#nextId++;
+    this.#outbox.push({ id, text });
+    this.#channel?.send(text);
     this.#sentCount++;
     this.#node.pump();
     return id;
@@ -264,7 +293,7 @@ export class ChatApp {
         if (this.#fatal) return resolve(false);
         const files = this.#transfers;
         if (
-          this.#channel.pending === 0 && this.#node.relayClient.registered &&
+          this.#outbox.length === 0 && this.#node.relayClient.registered &&
           !files.sending && !files.moving
         ) {
           return resolve(true);
@@ -309,7 +338,7 @@ export class ChatApp {
         if (this.#fatal) return resolve(false);
         // Registered too: even with nothing to send, chat proves the relay
         // answers before it reports success.
-        if (this.#channel.pending === 0 && this.#node.relayClient.registered) {
+        if (this.#outbox.length === 0 && this.#node.relayClient.registered) {
           return resolve(true);
         }
         if (scheduler.now() >= deadline) return resolve(false);
@@ -327,6 +356,7 @@ export class ChatApp {
 
   /** Says goodbye to the relay and closes the socket. */
   async stop(): Promise<void> {
+    this.#stopped = true;
     if (this.#retry !== undefined) {
       this.#options.scheduler.clearTimer(this.#retry);
     }
@@ -418,6 +448,8 @@ export class ChatApp {
             }
             : {}),
         });
+        // Back on the relay with its circuit closed: ask for a new one.
+        this.#maybeReconnect();
         break;
       case "nat":
         onEvent({
@@ -437,8 +469,12 @@ export class ChatApp {
         }
         break;
       case "circuit-closed":
+        if (event.peer !== peer) break;
         if (!this.#connected) {
           this.#fail(`The relay closed the circuit to ${peer}`);
+        } else {
+          this.#circuitClosed = true;
+          this.#maybeReconnect();
         }
         break;
     }
@@ -457,8 +493,9 @@ export class ChatApp {
     const first = !this.#connected;
     this.#connected = true;
     this.#peerKey = remoteStatic;
-    if (!this.#session) {
-      // One session for the life of the chat: its streams are the chat's.
+    this.#endReplacedSession();
+    if (!this.#session && this.#streams) {
+      // One session per connection, on the connection's streams.
       this.#session = new PeerSession(peer, this.#streams);
       this.#session.key = remoteStatic;
       this.#session.trusted = true;
@@ -510,7 +547,9 @@ export class ChatApp {
       this.#options.scheduler.clearTimer(this.#retry);
     }
     this.#retry = undefined;
-    if (this.#fatal || this.#node.connection(this.#options.peer)) return;
+    if (
+      this.#fatal || this.#stopped || this.#node.connection(this.#options.peer)
+    ) return;
     this.#node.connect(this.#options.peer);
     this.#retry = this.#options.scheduler.setTimer(
       this.#options.scheduler.now() + CONNECT_RETRY_MS,
@@ -518,21 +557,88 @@ export class ChatApp {
     );
   }
 
+  /**
+   * The relay closed our circuit and no direct path carries the session:
+   * ask for a new circuit (as `altnet send` does). The relay's rendezvous
+   * makes a new connection, and the chat carries on over it.
+   */
+  #maybeReconnect() {
+    if (!this.#circuitClosed || this.#fatal || this.#stopped) return;
+    if (this.#path.via === "direct") return;
+    this.#circuitClosed = false;
+    this.#node.reconnect(this.#options.peer);
+    // Then every CONNECT_RETRY_MS until a rendezvous arrives (the peer may
+    // be gone for a while, a CONNECT or its RENDEZVOUS may be lost).
+    const { scheduler } = this.#options;
+    if (this.#retry !== undefined) scheduler.clearTimer(this.#retry);
+    this.#retry = scheduler.setTimer(
+      scheduler.now() + CONNECT_RETRY_MS,
+      () => this.#connect(),
+    );
+  }
+
+  /**
+   * A new connection to the peer (PeerNode's `createStreams`): fresh
+   * streams and a fresh channel on them, with every message not yet
+   * acknowledged written again under its number (the peer shows it only if
+   * it did not before). The files of the old session end on the next pass,
+   * outside the node's rendezvous handling.
+   */
+  #onNewConnection(): StreamSet {
+    const old = this.#channel;
+    if (old) this.#readChannel(old);
+    // Transfer streams acknowledge every 8 segments, as in `altnet send`;
+    // chat's small messages are acknowledged by the delayed-ACK timer
+    // either way.
+    const streams = new StreamSet({
+      ackEverySegments: BULK_ACK_EVERY_SEGMENTS,
+    });
+    const channel = new ChatChannel(streams.get(CHAT_STREAM_ID), {
+      instance: this.#instance,
+      firstNumber: this.#outbox[0]?.id ?? this.#nextId,
+      received: this.#received,
+    });
+    for (const { text } of this.#outbox) channel.send(text);
+    this.#streams = streams;
+    this.#channel = channel;
+    this.#path = { via: "relay" };
+    if (this.#session) this.#replaced = true;
+    return streams;
+  }
+
+  #endReplacedSession() {
+    if (!this.#replaced) return;
+    this.#replaced = false;
+    this.#session = undefined;
+    this.#transfers.endSession();
+  }
+
   /** Hands received messages and receipts to the owner; moves the files. */
   #drain() {
+    this.#endReplacedSession();
     this.#transfers.pump();
-    for (const text of this.#channel.receive()) {
+    if (this.#channel) {
+      this.#readChannel(this.#channel);
+      this.#channel.flush();
+    }
+    this.#wake();
+  }
+
+  #readChannel(channel: ChatChannel) {
+    for (const text of channel.receive()) {
       this.#options.onEvent({
         event: "message",
         from: this.#options.peer,
         text,
       });
     }
-    for (const id of this.#channel.delivered()) {
+    for (const id of channel.delivered()) {
+      // Numbers are acknowledged in order, so the outbox empties from the
+      // front; a number below its head was already reported.
+      if (this.#outbox[0]?.id !== id) continue;
+      this.#outbox.shift();
       this.#options.onEvent({ event: "delivered", id });
     }
-    this.#channel.flush();
-    this.#wake();
   }
 
   #fail(message: string, hint?: string) {

@@ -3,12 +3,24 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { DH_25519, type KeyPair } from "../crypto/noise/mod.ts";
 import { TrustStore } from "../identity/mod.ts";
-import { DEFAULT_LIMITS, RelayCore, runRelay } from "../relay/mod.ts";
+import {
+  DEFAULT_LIMITS,
+  RelayCore,
+  type RelayLimits,
+  runRelay,
+} from "../relay/mod.ts";
 import { createMemoryNetwork, NAT_PRESETS } from "../udp/mod.ts";
 import { ChatApp, type ChatEvent } from "./chat_app.ts";
 
 async function setup(
-  options: { natB?: boolean; seed?: number; loss?: number } = {},
+  options: {
+    natB?: boolean;
+    seed?: number;
+    loss?: number;
+    /** Both sides behind symmetric NATs: the chat stays on the relay. */
+    relayOnly?: boolean;
+    limits?: Partial<RelayLimits>;
+  } = {},
 ) {
   const dir = await Deno.makeTempDir({ prefix: "altnet-chat-" });
   const network = createMemoryNetwork({ seed: options.seed ?? 3 });
@@ -17,7 +29,7 @@ async function setup(
   const relaySocket = await network.addHost("203.0.113.1").openSocket(8000);
   const core = new RelayCore({
     staticKeyPair: DH_25519.generateKeyPair(),
-    limits: DEFAULT_LIMITS,
+    limits: { ...DEFAULT_LIMITS, ...options.limits },
     now: () => clock.now(),
   });
   const controller = new AbortController();
@@ -27,12 +39,14 @@ async function setup(
   });
   const natA = network.addNat({
     publicAddress: "198.51.100.1",
-    ...NAT_PRESETS.portRestrictedCone,
+    ...(options.relayOnly
+      ? NAT_PRESETS.symmetric
+      : NAT_PRESETS.portRestrictedCone),
   });
   const natB = network.addNat({
     publicAddress: "198.51.100.2",
-    ...(options.natB === false
-      ? NAT_PRESETS.portRestrictedCone
+    ...(options.relayOnly
+      ? NAT_PRESETS.symmetric
       : NAT_PRESETS.portRestrictedCone),
   });
   const hosts = {
@@ -43,9 +57,12 @@ async function setup(
     name: "alice" | "bob",
     peer: string,
     keys: KeyPair,
-    extra: { acceptNewKey?: boolean } = {},
+    extra: { acceptNewKey?: boolean; port?: number } = {},
   ) => {
-    const socket = await hosts[name].openSocket(name === "alice" ? 9001 : 9002);
+    const { port, ...more } = extra;
+    const socket = await hosts[name].openSocket(
+      port ?? (name === "alice" ? 9001 : 9002),
+    );
     const events: ChatEvent[] = [];
     const app = new ChatApp({
       socket,
@@ -59,7 +76,7 @@ async function setup(
       peer,
       candidates: [socket.local],
       onEvent: (e) => events.push(e),
-      ...extra,
+      ...more,
     });
     app.start();
     return { app, events };
@@ -196,4 +213,117 @@ Deno.test("at 5 % loss every message arrives once, in order, and the path goes d
     await t.stop(alice.app, bob.app);
   }
   assert.ok(direct >= 9, `direct in ${direct} of ${runs} runs`);
+});
+
+function texts(events: ChatEvent[]): string[] {
+  return events.flatMap((e) => e.event === "message" ? [e.text] : []);
+}
+
+Deno.test("after the peer restarts every message arrives once, in order, at the new peer", async () => {
+  for (const relayOnly of [false, true]) {
+    const t = await setup({ relayOnly });
+    const aliceKeys = DH_25519.generateKeyPair();
+    const bobKeys = DH_25519.generateKeyPair();
+    const alice = await t.make("alice", "bob", aliceKeys);
+    const bob = await t.make("bob", "alice", bobKeys);
+    const before = Array.from({ length: 5 }, (_, i) => `before ${i}`);
+    for (const text of before) alice.app.send(text);
+    assert.ok(
+      await t.clock.runUntil(() => alice.app.pending === 0, {
+        maxMs: 10_000,
+      }),
+    );
+    await t.clock.advance(6_000);
+    assert.deepEqual(texts(bob.events), before);
+    bob.app.send("from the old bob");
+    assert.ok(
+      await t.clock.runUntil(() => bob.app.pending === 0, { maxMs: 10_000 }),
+    );
+    await bob.app.stop();
+
+    // Alice keeps writing while bob is away, and after he is back.
+    const away = Array.from({ length: 5 }, (_, i) => `away ${i}`);
+    for (const text of away) {
+      alice.app.send(text);
+      await t.clock.advance(500);
+    }
+    const bob2 = await t.make("bob", "alice", bobKeys, { port: 9003 });
+    const back = Array.from({ length: 5 }, (_, i) => `back ${i}`);
+    for (const text of back) {
+      alice.app.send(text);
+      await t.clock.advance(200);
+    }
+    assert.ok(
+      await t.clock.runUntil(
+        () => alice.app.pending === 0 && texts(bob2.events).length >= 10,
+        { maxMs: 30_000 },
+      ),
+      `relayOnly ${relayOnly}: ${alice.app.pending} pending, bob2 got ${
+        JSON.stringify(texts(bob2.events))
+      }`,
+    );
+    // Acknowledged messages are never sent again: the new bob sees exactly
+    // what alice wrote after the old one left.
+    assert.deepEqual(texts(bob2.events), [...away, ...back]);
+    const delivered = alice.events.flatMap((e) =>
+      e.event === "delivered" ? [e.id] : []
+    );
+    assert.deepEqual(delivered, Array.from({ length: 15 }, (_, i) => i + 1));
+    // Both ways on the new connection; alice saw the old bob's line once.
+    bob2.app.send("from the new bob");
+    assert.ok(
+      await t.clock.runUntil(() => texts(alice.events).length === 2, {
+        maxMs: 10_000,
+      }),
+    );
+    await t.clock.advance(2_000);
+    assert.deepEqual(texts(alice.events), [
+      "from the old bob",
+      "from the new bob",
+    ]);
+    assert.equal(alice.app.fatal, undefined);
+    await t.stop(alice.app, bob2.app);
+  }
+});
+
+Deno.test("when the relay closes the circuit the chat asks for a new one and carries on", async () => {
+  const t = await setup({
+    relayOnly: true,
+    limits: { maxCircuitDurationMs: 20_000 },
+  });
+  const alice = await t.make("alice", "bob", DH_25519.generateKeyPair());
+  const bob = await t.make("bob", "alice", DH_25519.generateKeyPair());
+  assert.ok(
+    await t.clock.runUntil(() => alice.app.connected && bob.app.connected, {
+      maxMs: 10_000,
+    }),
+  );
+  // A message every 700 ms for 50 s: the relay closes the circuit twice.
+  const lines = Array.from({ length: 70 }, (_, i) => `line ${i}`);
+  for (const line of lines) {
+    alice.app.send(line);
+    await t.clock.advance(700);
+  }
+  assert.ok(
+    await t.clock.runUntil(
+      () => alice.app.pending === 0 && texts(bob.events).length >= 70,
+      { maxMs: 20_000 },
+    ),
+    `${alice.app.pending} pending, bob got ${texts(bob.events).length}`,
+  );
+  assert.ok(
+    t.core.counters.circuitsClosed >= 2,
+    `${t.core.counters.circuitsClosed} circuits closed`,
+  );
+  assert.equal(alice.app.path.via, "relay");
+  assert.deepEqual(texts(bob.events), lines);
+  assert.equal(alice.app.fatal, undefined);
+  assert.equal(bob.app.fatal, undefined);
+  bob.app.send("still here");
+  assert.ok(
+    await t.clock.runUntil(() => texts(alice.events).length === 1, {
+      maxMs: 10_000,
+    }),
+  );
+  await t.stop(alice.app, bob.app);
 });

@@ -6,7 +6,12 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { DH_25519 } from "../crypto/noise/mod.ts";
 import { TrustStore } from "../identity/mod.ts";
-import { DEFAULT_LIMITS, RelayCore, runRelay } from "../relay/mod.ts";
+import {
+  DEFAULT_LIMITS,
+  RelayCore,
+  type RelayLimits,
+  runRelay,
+} from "../relay/mod.ts";
 import { type Decision, openPartFile } from "../transfer/mod.ts";
 import {
   fillPattern,
@@ -18,7 +23,18 @@ import { OfferQueue } from "./offer_queue.ts";
 
 type Who = "alice" | "bob";
 
-async function world(options: { seed?: number; loss?: number } = {}) {
+async function world(
+  options: {
+    seed?: number;
+    loss?: number;
+    /** Both sides behind symmetric NATs: the chat stays on the relay. */
+    relayOnly?: boolean;
+    limits?: Partial<RelayLimits>;
+  } = {},
+) {
+  const nat = options.relayOnly
+    ? NAT_PRESETS.symmetric
+    : NAT_PRESETS.portRestrictedCone;
   const dir = await Deno.makeTempDir({ prefix: "altnet-chat-files-" });
   const network = createMemoryNetwork({ seed: options.seed ?? 7 });
   network.setLink({ delayMs: 15, loss: options.loss ?? 0 });
@@ -26,7 +42,7 @@ async function world(options: { seed?: number; loss?: number } = {}) {
   const relaySocket = await network.addHost("203.0.113.1").openSocket(8000);
   const core = new RelayCore({
     staticKeyPair: DH_25519.generateKeyPair(),
-    limits: DEFAULT_LIMITS,
+    limits: { ...DEFAULT_LIMITS, ...options.limits },
     now: () => clock.now(),
   });
   const controller = new AbortController();
@@ -38,13 +54,13 @@ async function world(options: { seed?: number; loss?: number } = {}) {
     alice: network.addHost("10.0.0.2", {
       behind: network.addNat({
         publicAddress: "198.51.100.1",
-        ...NAT_PRESETS.portRestrictedCone,
+        ...nat,
       }),
     }),
     bob: network.addHost("10.1.0.2", {
       behind: network.addNat({
         publicAddress: "198.51.100.2",
-        ...NAT_PRESETS.portRestrictedCone,
+        ...nat,
       }),
     }),
   };
@@ -365,6 +381,70 @@ Deno.test("a missing file, a folder or an unreadable file is refused at once and
       alice.events.some((e) => "direction" in e),
       false,
       "no transfer event for a file never offered",
+    );
+  } finally {
+    await w.close();
+  }
+});
+
+Deno.test("a file on a circuit the relay closes fails with the reason and resumes when sent again", async () => {
+  // The relay closes every circuit after 1.5 MB: a file of four 1 MiB
+  // chunks needs several circuits, so several sends.
+  const w = await world({
+    relayOnly: true,
+    limits: { maxCircuitBytes: 1_500_000 },
+  });
+  try {
+    const alice = await w.chat("alice");
+    const bob = await w.chat("bob", {
+      decideOffer: () => Promise.resolve(ACCEPT),
+    });
+    const path = await w.makeFile("big.bin", 3_200_000, 5);
+    const arrived = () =>
+      bob.events.some((e) => e.event === "done" && e.direction === "receive");
+    for (let attempt = 0; attempt < 8 && !arrived(); attempt++) {
+      const id = await alice.app.sendFile(path);
+      const ended = () =>
+        alice.events.some((e) =>
+          (e.event === "failed" || e.event === "done") &&
+          e.direction === "send" && e.id === id
+        );
+      assert.ok(
+        await w.clock.runUntil(ended, { maxMs: 60_000 }),
+        `attempt ${attempt}: ${JSON.stringify(alice.events.slice(-5))}`,
+      );
+      alice.app.send(`after attempt ${attempt}`);
+    }
+    assert.ok(arrived(), JSON.stringify(alice.app.files.failures));
+    assert.equal(
+      await sha256File(join(bob.outDir, "big.bin")),
+      await sha256File(path),
+    );
+    const failures = alice.app.files.failures;
+    assert.ok(failures.length >= 2, JSON.stringify(failures));
+    for (const failure of failures) {
+      assert.match(failure, /connection to bob was replaced/);
+    }
+    // Every later attempt resumed where the last one stopped.
+    const accepted = alice.events.flatMap((e) =>
+      e.event === "accepted" ? [e.have] : []
+    );
+    assert.equal(accepted.length, failures.length + 1);
+    for (let i = 1; i < accepted.length; i++) {
+      assert.ok(accepted[i] > accepted[i - 1], JSON.stringify(accepted));
+    }
+    // Messages went on, once each, in order.
+    assert.ok(
+      await w.clock.runUntil(() => alice.app.pending === 0, {
+        maxMs: 20_000,
+      }),
+    );
+    assert.deepEqual(
+      texts(bob.events),
+      Array.from(
+        { length: failures.length + 1 },
+        (_, i) => `after attempt ${i}`,
+      ),
     );
   } finally {
     await w.close();

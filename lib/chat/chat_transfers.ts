@@ -207,6 +207,32 @@ export class ChatTransfers {
   }
 
   /**
+   * The connection carrying the session was replaced (the peer restarted,
+   * the relay closed the circuit): the peer's files on their way are
+   * suspended (their partial downloads kept), ours on their way fail with
+   * the reason, and resume by chunk hashes when sent again. Files not yet
+   * offered wait for the next session.
+   */
+  endSession(): void {
+    const session = this.#session;
+    if (!session) return;
+    this.#session = undefined;
+    session.ended = true;
+    this.#incoming.endSession(session);
+    const { peer } = this.#options;
+    const hints = this.#options.hints ?? CHAT_SEND_HINTS;
+    for (const sending of this.#sending) {
+      if (!sending.attached || sending.file.outcome) continue;
+      sending.file.detach(session);
+      sending.file.giveUp(
+        `The transfer of ${sending.file.offer.name} stopped: the connection to ${peer} was replaced (it restarted, or the relay closed the circuit)`,
+        hints.resume,
+      );
+    }
+    this.#options.onChange();
+  }
+
+  /**
    * Hashes the file at `path` and offers it to the peer (at once when the
    * session is up, else once it is); resolves with the transfer's id.
    *
