@@ -2,87 +2,32 @@
 // behind Linux routers doing MASQUERADE, real conntrack, real iptables.
 // Needs root, iproute2 and iptables (.ci/run installs them).
 import assert from "node:assert/strict";
-import { collectJsonLines, type JsonLines } from "../json_lines_for_testing.ts";
-import { createLab, denoCommand, type Lab, type NatType } from "./lab.ts";
+import { createLab, type NatType } from "./lab.ts";
+import {
+  closeLabChats,
+  messages,
+  say,
+  startLabChat,
+  startLabRelay,
+  waitForMessages,
+} from "./lab_chat.ts";
 import { labTest } from "./lab_gate.ts";
-
-const MAIN = new URL("../../main.ts", import.meta.url);
-const RELAY_PORT = 8000;
-
-interface ChatPeer {
-  child: Deno.ChildProcess;
-  out: JsonLines;
-  writer: WritableStreamDefaultWriter<Uint8Array>;
-  home: string;
-}
-
-async function startChat(
-  lab: Lab,
-  ns: string,
-  name: string,
-  peer: string,
-): Promise<ChatPeer> {
-  const home = await Deno.makeTempDir({ prefix: `altnet-lab-${name}-` });
-  const child = lab.spawn(
-    ns,
-    denoCommand(MAIN, [
-      "chat",
-      name,
-      "9000",
-      peer,
-      "--relay",
-      `${lab.relay.address}:${RELAY_PORT}`,
-      "--json",
-    ]),
-    {
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-      env: { XDG_CONFIG_HOME: home },
-    },
-  );
-  return {
-    child,
-    out: collectJsonLines(child),
-    writer: child.stdin.getWriter(),
-    home,
-  };
-}
 
 async function world(natA: NatType, natB: NatType) {
   const lab = await createLab({ sites: [{ nat: natA }, { nat: natB }] });
-  const relayHome = await Deno.makeTempDir({ prefix: "altnet-lab-relay-" });
-  const relay = lab.spawn(
-    lab.relay.ns,
-    denoCommand(MAIN, ["relay", "--port", String(RELAY_PORT), "--json"]),
-    { stdout: "piped", stderr: "piped", env: { XDG_CONFIG_HOME: relayHome } },
-  );
-  const relayOut = collectJsonLines(relay);
-  await relayOut.waitFor((e) => e.event === "ready");
-  const alice = await startChat(lab, lab.sites[0].peers[0].ns, "alice", "bob");
-  const bob = await startChat(lab, lab.sites[1].peers[0].ns, "bob", "alice");
-  const close = async () => {
-    for (const p of [alice, bob]) {
-      await p.writer.close().catch(() => {});
-    }
-    await lab.teardown();
-    for (const dir of [relayHome, alice.home, bob.home]) {
-      await Deno.remove(dir, { recursive: true }).catch(() => {});
-    }
-  };
+  const relay = await startLabRelay(lab);
+  const alice = await startLabChat(lab, lab.sites[0].peers[0].ns, {
+    name: "alice",
+    peer: "bob",
+    relay: relay.at,
+  });
+  const bob = await startLabChat(lab, lab.sites[1].peers[0].ns, {
+    name: "bob",
+    peer: "alice",
+    relay: relay.at,
+  });
+  const close = () => closeLabChats(lab, [alice, bob, relay]);
   return { lab, alice, bob, close };
-}
-
-const say = (peer: ChatPeer, lines: string[]) =>
-  peer.writer.write(
-    new TextEncoder().encode(lines.map((l) => l + "\n").join("")),
-  );
-
-const messages = (peer: ChatPeer) =>
-  peer.out.events.filter((e) => e.event === "message").map((e) => e.text);
-
-async function waitForMessages(peer: ChatPeer, count: number, ms = 20_000) {
-  await peer.out.waitFor(() => messages(peer).length >= count, ms);
 }
 
 labTest(

@@ -1,8 +1,8 @@
 // `altnet punch` must explain each lab network correctly: the NAT's mapping
 // and filtering from STUN, and whether and why the peers went direct.
 import assert from "node:assert/strict";
-import { collectJsonLines } from "../json_lines_for_testing.ts";
 import { createLab, denoCommand, type NatType } from "./lab.ts";
+import { startLabRelay } from "./lab_chat.ts";
 import { labTest } from "./lab_gate.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url);
@@ -16,25 +16,8 @@ async function punchPair(natA: NatType, natB: NatType) {
     return dir;
   };
   try {
-    const relay = lab.spawn(
-      lab.relay.ns,
-      denoCommand(MAIN, [
-        "relay",
-        "--port",
-        "8000",
-        "--stun-port",
-        "8001",
-        "--public-address",
-        lab.relay.address,
-        "--json",
-      ]),
-      {
-        stdout: "piped",
-        stderr: "null",
-        env: { XDG_CONFIG_HOME: await home() },
-      },
-    );
-    await collectJsonLines(relay).waitFor((e) => e.event === "ready");
+    const relay = await startLabRelay(lab, { stun: true });
+    homes.push(relay.home);
     const run = async (ns: string, name: string, peer: string) => {
       const result = await lab.run(
         ns,
@@ -44,7 +27,7 @@ async function punchPair(natA: NatType, natB: NatType) {
           "9000",
           peer,
           "--relay",
-          `${lab.relay.address}:8000`,
+          relay.at,
           "--json",
         ]),
         { env: { XDG_CONFIG_HOME: await home() } },
@@ -87,16 +70,49 @@ labTest(
       assert.equal(report.nat.mapping, "endpoint-dependent");
       assert.equal(report.verdict, "relayed");
       assert.ok(report.peer.established, "still connected through the relay");
-      assert.match(report.reasons.join(" "), /symmetric/);
+      assert.equal(report.peer.mapping, "endpoint-dependent");
+      assert.match(report.reasons.join(" "), /both NATs are symmetric/);
+      // Neither side can be the easy one: no birthday round starts.
+      assert.equal(report.peer.birthday.rounds, 0);
     }
   },
 );
 
 labTest(
-  "punch on a bare Linux router sees endpoint-independent mapping",
+  "punch through cone to symmetric: birthday probing, easy and hard side, direct",
   async () => {
-    const { a } = await punchPair("bare", "cone");
-    assert.equal(a.nat.mapping, "endpoint-independent");
-    assert.equal(a.nat.behindNat, true);
+    const { a, b } = await punchPair("cone", "symmetric");
+    const sides = [
+      [a, "easy", "endpoint-independent", "endpoint-dependent"],
+      [b, "hard", "endpoint-dependent", "endpoint-independent"],
+    ] as const;
+    for (const [report, role, mine, theirs] of sides) {
+      const text = JSON.stringify(report);
+      assert.equal(report.nat.mapping, mine, text);
+      assert.equal(report.peer.mapping, theirs, text);
+      assert.equal(report.verdict, "direct", text);
+      assert.equal(report.peer.birthday.role, role, text);
+      assert.ok(report.peer.birthday.rounds >= 1, text);
+      assert.equal(report.peer.lowTtlOpening, true, text);
+    }
+    // The hard side's socket that the spray hit carries the path.
+    assert.equal(b.peer.birthday.succeeded, true);
+    assert.match(b.peer.technique, /birthday/);
+    assert.ok(b.peer.birthday.socketsOpened > 0);
+    assert.ok(a.peer.birthday.probesSent > 0);
+  },
+);
+
+labTest(
+  "punch between bare Linux routers: endpoint-independent mapping, direct after low-TTL openers",
+  async () => {
+    const { a, b } = await punchPair("bare", "bare");
+    for (const report of [a, b]) {
+      const text = JSON.stringify(report);
+      assert.equal(report.nat.mapping, "endpoint-independent", text);
+      assert.equal(report.nat.behindNat, true, text);
+      assert.equal(report.peer.lowTtlOpening, true, text);
+      assert.equal(report.verdict, "direct", text);
+    }
   },
 );
