@@ -108,9 +108,9 @@ labTest(
           direct = lastPath(pair.alice)?.via === "direct" &&
             lastPath(pair.bob)?.via === "direct";
         }
-        // The hard side names the birthday hit; the easy side may have
-        // answered the hard side's first probe before its ack came back,
-        // and then names a plain probe round trip.
+        // In the lab the hard side always named the birthday hit; the easy
+        // side sometimes names the round trip of a plain probe it sent to
+        // the socket that was hit.
         const birthday = [pair.alice, pair.bob].some((c) =>
           /birthday/.test(String(lastPath(c)?.reason))
         );
