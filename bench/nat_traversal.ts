@@ -5,7 +5,9 @@
  *
  * For each NAT pair and each run, on a lab built for that run alone:
  *
- * 1. the relay starts on the lab's internet;
+ * 1. the relay starts on the lab's internet, with `--stun-port` and
+ *    `--public-address`, so its STUN answers carry OTHER-ADDRESS and each
+ *    chat learns its NAT's mapping from it (PROTOCOL §6.2, §8);
  * 2. bob's chat starts behind site 1 and registers at the relay;
  * 3. alice's chat starts behind site 0; the clock starts at her `registered`
  *    event, so Deno's start-up is left out (it is reported apart, as the
@@ -14,7 +16,10 @@
  *    `delivered` and when bob prints it, and when alice's path turns
  *    `direct` (within a cap of 12 s; otherwise "never");
  * 5. after a direct path the run watches on for a settle time, then reads
- *    the last path alice reported: direct or relay, and its RTT.
+ *    the last path each side reported: the run ended direct when both
+ *    did; alice's RTT; and the probes alice and bob had sent by their last
+ *    path events (every technique: candidates, openers, birthday sockets
+ *    and spray).
  *
  * Run it as root: `deno run -A bench/nat_traversal.ts` (add `--quick`,
  * `--runs N`, `--pair ID` or `--json`); see `bench/README.md`.
@@ -46,12 +51,16 @@ import {
 const MAIN = new URL("../main.ts", import.meta.url);
 const REPOSITORY = new URL("..", import.meta.url).pathname;
 const RELAY_PORT = 8000;
+/** The relay's alternate STUN port: its answers then carry OTHER-ADDRESS. */
+const RELAY_STUN_PORT = 8001;
 const CHAT_PORT = 9000;
 /** The line alice sends; its delivery is the first-message time. */
 const FIRST_MESSAGE = "hello from alice";
 /** How long a process may take to report `ready` or `registered` at all. */
 const START_TIMEOUT_MS = 15_000;
 const secondsOf = (ms: number) => `${ms / 1000} s`;
+/** The reason of the `path` event a chat prints when its session starts. */
+const INITIAL_PATH_REASON = "the session starts over the relay while punching";
 /** How long a chat may take to exit once its stdin is closed. */
 const EXIT_TIMEOUT_MS = 5_000;
 
@@ -70,8 +79,9 @@ export interface NatPair {
 }
 
 /**
- * The pairs, in report order. altnet has no birthday-paradox probing yet,
- * so a symmetric NAT on either side is expected to stay relayed.
+ * The pairs, in report order. Birthday probing takes cone ↔ symmetric
+ * direct, low-TTL opening probes bare ↔ bare; only symmetric ↔ symmetric
+ * is expected to stay relayed (PROTOCOL §6.1, §6.2).
  */
 export const NAT_PAIRS: readonly NatPair[] = [
   {
@@ -86,14 +96,7 @@ export const NAT_PAIRS: readonly NatPair[] = [
     label: "cone ↔ symmetric",
     nats: ["cone", "symmetric"],
     loss: 0,
-    expected: "relay",
-  },
-  {
-    id: "symmetric-symmetric",
-    label: "symmetric ↔ symmetric",
-    nats: ["symmetric", "symmetric"],
-    loss: 0,
-    expected: "relay",
+    expected: "direct",
   },
   {
     id: "bare-bare",
@@ -101,6 +104,13 @@ export const NAT_PAIRS: readonly NatPair[] = [
     nats: ["bare", "bare"],
     loss: 0,
     expected: "direct",
+  },
+  {
+    id: "symmetric-symmetric",
+    label: "symmetric ↔ symmetric",
+    nats: ["symmetric", "symmetric"],
+    loss: 0,
+    expected: "relay",
   },
   {
     id: "cone-cone-loss5",
@@ -132,9 +142,10 @@ export interface NatBenchSettings {
 
 /**
  * Ten runs of every pair. The settle time is two of the direct path's
- * 1 s probe intervals. Relayed pairs run into the 12 s cap every time, so
- * they cost most of the run: 8-9 min in all, three relayed pairs
- * (bare ↔ bare included) taking 6.4 of them.
+ * 1 s probe intervals. A relayed run waits out the 12 s cap, so
+ * symmetric ↔ symmetric costs half the run: about 5 min in all, 2.3 of
+ * them for it. The cap leaves room for one birthday round (about 3 s) but
+ * not for the next, 30 s later.
  */
 export const DEFAULT_SETTINGS: NatBenchSettings = {
   runs: 10,
@@ -185,9 +196,18 @@ export interface RunRecord {
   directMs: number | null;
   /** Until bob's first `path` with `via: "direct"`. */
   bobDirectMs: number | null;
-  /** Whether alice's last reported path, when the run ended, was direct. */
+  /** Whether alice's and bob's last reported paths, when the run ended, were both direct. */
   endedDirect: boolean;
-  /** The `rtt_ms` of that path when direct: the probe round trip that chose it. */
+  /**
+   * The `probes` of alice's and bob's last `path` events when the run
+   * ended: what each had sent, every technique counted, until its final
+   * path. Null for a side whose last path is the initial relayed one (it
+   * carries no count).
+   */
+  probes: { alice: number | null; bob: number | null };
+  /** The `reason` of alice's and bob's last `path` events. */
+  finalReasons: { alice: string | null; bob: string | null };
+  /** The `rtt_ms` of alice's last path when direct: the probe round trip that chose it. */
   finalRttMs: number | null;
   /** How long after alice's `registered` the run was watched. */
   watchedMs: number;
@@ -361,6 +381,8 @@ async function measureRun(
     directMs: null,
     bobDirectMs: null,
     endedDirect: false,
+    probes: { alice: null, bob: null },
+    finalReasons: { alice: null, bob: null },
     finalRttMs: null,
     watchedMs: 0,
     exitCodes: { alice: null, bob: null },
@@ -378,6 +400,10 @@ async function measureRun(
       "relay",
       "--port",
       String(RELAY_PORT),
+      "--stun-port",
+      String(RELAY_STUN_PORT),
+      "--public-address",
+      lab.relay.address,
       "--json",
     ]);
     processes.push({ peer: "relay", running: relay });
@@ -440,13 +466,15 @@ async function measureRun(
       alice.out.waitFor(isDirect, cap),
       bob.out.waitFor(isDirect, cap),
     ]);
-    // A direct path is watched for the settle time: a path that flaps back
-    // to the relay at once does not count as ended direct.
+    // A direct path is watched for the settle time (from the later of the
+    // two sides' switches): a path that flaps back to the relay at once
+    // does not count as ended direct.
     const end = direct
       ? Math.min(
         cap,
         Math.max(
           direct.at + settings.settleMs,
+          (bobDirect?.at ?? cap) + settings.settleMs,
           delivered?.at ?? cap,
           atBob?.at ?? cap,
         ),
@@ -461,11 +489,26 @@ async function measureRun(
     record.directMs = since(direct);
     record.bobDirectMs = since(bobDirect);
     record.watchedMs = end - origin;
-    const lastPath = alice.out.events.findLast((timed) =>
-      timed.event.event === "path" && timed.at <= end
-    );
-    record.endedDirect = lastPath?.event.via === "direct";
-    const rtt = lastPath?.event.rtt_ms;
+    const finalPath = (running: LabProcess) =>
+      running.out.events.findLast((timed) =>
+        timed.event.event === "path" && timed.at <= end
+      )?.event;
+    const lastPath = finalPath(alice);
+    const bobPath = finalPath(bob);
+    record.endedDirect = lastPath?.via === "direct" &&
+      bobPath?.via === "direct";
+    const probesOf = (path: Record<string, unknown> | undefined) =>
+      path?.reason !== INITIAL_PATH_REASON && typeof path?.probes === "number"
+        ? path.probes
+        : null;
+    record.probes = { alice: probesOf(lastPath), bob: probesOf(bobPath) };
+    const reasonOf = (path: Record<string, unknown> | undefined) =>
+      typeof path?.reason === "string" ? path.reason : null;
+    record.finalReasons = {
+      alice: reasonOf(lastPath),
+      bob: reasonOf(bobPath),
+    };
+    const rtt = lastPath?.rtt_ms;
     record.finalRttMs = record.endedDirect && typeof rtt === "number"
       ? rtt
       : null;
@@ -579,7 +622,7 @@ Options:
   --save FILE  also write that JSON object, with every run's events, to FILE
   -h, --help   show this help
 
-The default run takes 8-9 minutes; see bench/README.md.`;
+The default run takes about 5 minutes; see bench/README.md.`;
 
 /** Parsed command line. */
 export interface NatBenchArgs {
@@ -646,6 +689,8 @@ function describeRun(record: RunRecord): string {
     record.endedDirect
       ? `ended direct (rtt ${record.finalRttMs} ms)`
       : "ended relayed",
+    `probes ${record.probes.alice ?? "-"} + ${record.probes.bob ?? "-"}`,
+    `bob: ${record.finalReasons.bob ?? "no path"}`,
   ].join(", ");
 }
 

@@ -34,8 +34,20 @@ export interface PairSummary {
   runs: number;
   /** Runs that registered both chats and so measured something. */
   measured: number;
-  /** Runs that ended on a direct path. */
+  /** Runs that ended on a direct path (both sides). */
   endedDirect: number;
+  /**
+   * Probes spent until the final path, over the runs that ended direct:
+   * medians of alice's, bob's and their sum (from the `probes` of each
+   * side's last `path` event); null when no run ended direct.
+   */
+  probes: {
+    aliceMedian: number | null;
+    bobMedian: number | null;
+    totalMedian: number | null;
+  };
+  /** Runs that ended direct with either side's final path won by a birthday probe. */
+  birthdayWins: number;
   session: TimeSummary;
   firstDelivered: TimeSummary;
   messageAtBob: TimeSummary;
@@ -103,6 +115,7 @@ function medianOrNull(values: readonly (number | null)[]): number | null {
 export function summarizePair(result: PairResult): PairSummary {
   const { pair, runs } = result;
   const measured = runs.filter((run) => run.failure === undefined);
+  const direct = runs.filter((run) => run.endedDirect);
   const startups = runs.flatMap((run) => [
     run.startup.alice,
     run.startup.bob,
@@ -120,13 +133,30 @@ export function summarizePair(result: PairResult): PairSummary {
     expected: pair.expected,
     runs: runs.length,
     measured: measured.length,
-    endedDirect: runs.filter((run) => run.endedDirect).length,
+    endedDirect: direct.length,
+    probes: {
+      aliceMedian: medianOrNull(direct.map((run) => run.probes.alice)),
+      bobMedian: medianOrNull(direct.map((run) => run.probes.bob)),
+      totalMedian: medianOrNull(
+        direct.map((run) =>
+          run.probes.alice === null || run.probes.bob === null
+            ? null
+            : run.probes.alice + run.probes.bob
+        ),
+      ),
+    },
+    birthdayWins:
+      direct.filter((run) =>
+        [run.finalReasons.alice, run.finalReasons.bob].some((reason) =>
+          reason?.includes("birthday")
+        )
+      ).length,
     session: summarizeTimes(measured.map((run) => run.sessionMs)),
     firstDelivered: summarizeTimes(measured.map((run) => run.firstDeliveredMs)),
     messageAtBob: summarizeTimes(measured.map((run) => run.messageAtBobMs)),
     direct: summarizeTimes(measured.map((run) => run.directMs)),
     finalRttMs: medianOrNull(
-      runs.filter((run) => run.endedDirect).map((run) => run.finalRttMs),
+      direct.map((run) => run.finalRttMs),
     ),
     startup: {
       readyMs: medianOrNull(startups.map((s) => s.readyMs)),
@@ -175,6 +205,10 @@ function describeCode(code: NatBenchReport["code"]): string {
 
 function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? "" : "s"}`;
+}
+
+function formatCount(count: number | null): string {
+  return count === null ? "-" : String(Math.round(count));
 }
 
 function formatMs(ms: number | null): string {
@@ -233,6 +267,8 @@ export function formatNatReport(report: NatBenchReport): string {
       "to direct",
       "p95",
       "rtt",
+      "probes",
+      "alice / bob",
       "ready",
       "registered",
     ],
@@ -246,19 +282,25 @@ export function formatNatReport(report: NatBenchReport): string {
       formatSeconds(s.direct.medianMs),
       formatSeconds(s.direct.p95Ms),
       formatMs(s.finalRttMs),
+      formatCount(s.probes.totalMedian),
+      `${formatCount(s.probes.aliceMedian)} / ${
+        formatCount(s.probes.bobMedian)
+      }`,
       formatSeconds(s.startup.readyMs),
       formatSeconds(s.startup.registeredMs),
     ]),
-    ["left", ...Array<"right">(10).fill("right")],
+    ["left", ...Array<"right">(12).fill("right")],
   ));
   out.push(
-    `  direct:     runs that ended on a direct path (success rate)`,
+    `  direct:     runs that ended on a direct path, on both sides (success rate)`,
     `  session:    alice's "registered" to her "peer": the end-to-end session is up over the relay (median)`,
     `  1st msg:    alice's "registered" to her "delivered" for the first line (median, then p95); at bob: to bob printing it (median)`,
     `  to direct:  alice's "registered" to her first "path" via direct (median, p95); never = not within ${
       settings.capMs / 1000
     } s`,
     `  rtt:        median rtt_ms of the final direct path (the probe round trip that chose it)`,
+    `  probes:     probes alice and bob sent until their final path (every technique: candidate probes, TTL-2 openers,`,
+    `              birthday sockets and spray), median of the sum over the runs that ended direct; alice / bob: each side's median`,
     `  ready, registered: start-up, median from spawn over alice and bob (Deno start-up, identity, socket; then the relay handshake)`,
     `  p95 is the nearest rank: with ${plural(settings.runs, "run")}, the ${
       settings.runs <= 20 ? "slowest run" : "95th percentile"
@@ -287,9 +329,16 @@ export function formatNatReport(report: NatBenchReport): string {
   }
   out.push(
     "",
-    "altnet has no birthday-paradox probing yet: cone ↔ symmetric and symmetric ↔ symmetric are",
-    "expected to stay relayed (the next issue's work); they are measured and reported as they are.",
+    "Expected: direct everywhere but symmetric ↔ symmetric (birthday probing needs one side with a stable",
+    "mapping; PROTOCOL §6.2). The relay runs with --stun-port, so every chat learns its NAT's mapping.",
   );
+  for (const s of summaries.filter((s) => s.birthdayWins > 0)) {
+    out.push(
+      `  ${s.label}: a birthday probe won the final path in ${s.birthdayWins} of the ${
+        plural(s.endedDirect, "run")
+      } that ended direct`,
+    );
+  }
 
   const notes = summaries.flatMap(noteSurprises);
   if (notes.length > 0) out.push("", "Notes:", ...notes);
