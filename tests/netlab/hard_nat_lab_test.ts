@@ -76,10 +76,15 @@ async function bothDirect(pair: ChatPair, ms: number): Promise<boolean> {
   }
 }
 
-const describePath = (chat: LabChat) => {
-  const path = lastPath(chat);
-  return `${path?.via} (${path?.reason}, ${path?.probes} probes)`;
-};
+/** Every path a chat took, e.g. `relay → direct 203.0.113.11:3880 (…)`. */
+const describePath = (chat: LabChat) =>
+  chat.out.events.filter((e) => e.event === "path").map((e) =>
+    e.via === "direct"
+      ? `direct ${e.endpoint} (${e.reason}, ${e.probes} probes)`
+      : e.probes
+      ? `relay (${e.reason}, ${e.probes} probes)`
+      : "relay"
+  ).join(" → ");
 
 labTest(
   "cone to symmetric: birthday probing goes direct in at least 9 of 10 runs",
