@@ -105,3 +105,17 @@ export function natMappingNumber(mapping: MappingBehaviour): NatMapping {
       return NatMapping.UNKNOWN;
   }
 }
+
+/** The mapping behaviour a `NAT_INFO` number stands for. */
+export function mappingBehaviourOf(mapping: NatMapping): MappingBehaviour {
+  switch (mapping) {
+    case NatMapping.NONE:
+      return "no-nat";
+    case NatMapping.ENDPOINT_INDEPENDENT:
+      return "endpoint-independent";
+    case NatMapping.ENDPOINT_DEPENDENT:
+      return "endpoint-dependent";
+    default:
+      return "unknown";
+  }
+}

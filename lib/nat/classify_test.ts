@@ -1,5 +1,9 @@
 import assert from "node:assert/strict";
-import { classifyNat } from "./classify.ts";
+import {
+  classifyNat,
+  mappingBehaviourOf,
+  natMappingNumber,
+} from "./classify.ts";
 
 const local = [{ address: "10.0.0.2", port: 9000 }];
 const answer = (address: string, port: number) => ({
@@ -52,4 +56,18 @@ Deno.test("a public address, or no answer at all, are reported as such", () => {
   });
   assert.equal(one.mapping, "unknown");
   assert.match(one.notes.join(" "), /--stun-port/);
+});
+
+Deno.test("NAT_INFO mapping numbers and behaviours convert both ways", () => {
+  for (
+    const behaviour of [
+      "unknown",
+      "no-nat",
+      "endpoint-independent",
+      "endpoint-dependent",
+    ] as const
+  ) {
+    assert.equal(mappingBehaviourOf(natMappingNumber(behaviour)), behaviour);
+  }
+  assert.equal(natMappingNumber("endpoint-dependent"), 3);
 });

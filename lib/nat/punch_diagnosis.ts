@@ -16,6 +16,7 @@ import type { DatagramSocket, Scheduler } from "../udp/mod.ts";
 import { CHANGE_PORT, type Endpoint, NatMapping } from "../wire/mod.ts";
 import {
   classifyNat,
+  mappingBehaviourOf,
   type NatClassification,
   natMappingNumber,
 } from "./classify.ts";
@@ -262,7 +263,9 @@ function buildReport(
           : techniqueOf(directEndpoint, options.candidates, candidates)
         : undefined,
       candidates,
-      mapping: MAPPING_NAMES[connection?.paths.peerMapping ?? 0],
+      mapping: mappingBehaviourOf(
+        connection?.paths.peerMapping ?? NatMapping.UNKNOWN,
+      ),
       birthday,
       lowTtlOpening: options.socket.supportsTtl,
     },
@@ -345,13 +348,6 @@ function techniqueOf(
     ? "public address (no NAT on our side)"
     : "simultaneous open through both NATs";
 }
-
-const MAPPING_NAMES: Record<NatMapping, NatClassification["mapping"]> = {
-  [NatMapping.UNKNOWN]: "unknown",
-  [NatMapping.NONE]: "no-nat",
-  [NatMapping.ENDPOINT_INDEPENDENT]: "endpoint-independent",
-  [NatMapping.ENDPOINT_DEPENDENT]: "endpoint-dependent",
-};
 
 function isPrivate(address: string): boolean {
   return /^(10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.|127\.|169\.254\.|f[cd]|fe80)/

@@ -11,6 +11,7 @@ import {
 } from "./birthday.ts";
 import {
   BIRTHDAY_ANNOUNCE_MS,
+  BIRTHDAY_SETTLE_MS,
   MAIN_SOCKET,
   OPENING_LEAD_MS,
   OPENING_TTL,
@@ -180,7 +181,7 @@ Deno.test("the hard side opens sockets, sends one low-TTL opener from each, anno
   assert.ok(paths.takeActions().some((a) => a.type === "open-sockets"));
 });
 
-Deno.test("the hard side goes direct on the socket the spray found, and closes the rest", () => {
+Deno.test("the hard side goes direct on the socket the spray found, and closes the rest once settled", () => {
   const paths = manager();
   paths.setPeerPublic(EASY);
   paths.setLocalMapping(NatMapping.ENDPOINT_DEPENDENT);
@@ -203,10 +204,40 @@ Deno.test("the hard side goes direct on the socket the spray found, and closes t
     rttMs: 20,
     socket: 2,
   });
+  assert.ok(
+    !paths.takeActions().some((a) => a.type === "close-sockets"),
+    "sockets stay open while the round settles",
+  );
+  paths.poll(520 + BIRTHDAY_SETTLE_MS);
   const actions = paths.takeActions();
   assert.ok(actions.some((a) => a.type === "close-sockets" && a.keep === 2));
   assert.equal(paths.birthdayReport().succeeded, true);
   assert.match(paths.takeChanges()[0].reason, /birthday/);
+});
+
+Deno.test("when two probes hit, the hard side follows the socket the easy side settled on", () => {
+  const paths = manager();
+  paths.setPeerPublic(EASY);
+  paths.setLocalMapping(NatMapping.ENDPOINT_DEPENDENT);
+  paths.onPeerNatInfo(NatMapping.ENDPOINT_INDEPENDENT, 0, 0);
+  paths.poll(0);
+  paths.takeActions();
+  paths.onBirthdaySockets([1, 2, 3], 10);
+  paths.poll(10);
+  paths.takeActions();
+  // Our return probe from socket 3 won on our side...
+  const back = paths.probeNow(EASY, 500, 3);
+  paths.onProbeAck(back.probeId, EASY, 520, 3);
+  assert.equal(paths.path.via === "direct" && paths.path.socket, 3);
+  // ...but the easy side's traffic comes in on socket 1, which it chose.
+  paths.onDirectReceive(EASY, 600, 1);
+  assert.equal(paths.path.via === "direct" && paths.path.socket, 1);
+  paths.poll(520 + BIRTHDAY_SETTLE_MS);
+  const close = paths.takeActions().find((a) => a.type === "close-sockets");
+  assert.deepEqual(close, { type: "close-sockets", keep: 1 });
+  // Once settled, another socket is no longer followed.
+  paths.onDirectReceive(EASY, 3_000, 2);
+  assert.equal(paths.path.via === "direct" && paths.path.socket, 1);
 });
 
 Deno.test("the easy side sprays the hard side's address once per announced round", () => {

@@ -52,6 +52,14 @@ export const OPENING_LEAD_MS = 200;
 /** The hard side re-announces its open birthday sockets this often. */
 export const BIRTHDAY_ANNOUNCE_MS = 1_000;
 
+/**
+ * After a won birthday round the hard side keeps its sockets this long: two
+ * spray probes can hit two sockets, and the easy side may settle on the
+ * other one, so the hard side follows the socket the peer's traffic comes
+ * in on before it closes the rest.
+ */
+export const BIRTHDAY_SETTLE_MS = 2_000;
+
 /** Socket 0 is the connection's main socket; birthday sockets are 1…n. */
 export const MAIN_SOCKET = 0;
 
@@ -141,6 +149,8 @@ interface HardRound {
   announceAt?: number;
   /** The easy side's probes are coming in: stop announcing. */
   heard: boolean;
+  /** The round made the direct path; `until` is then the settle deadline. */
+  won?: boolean;
 }
 
 const keyOf = (e: Endpoint) => `${e.address}|${e.port}`;
@@ -475,13 +485,14 @@ export class PathManager {
     this.#spray = undefined;
     this.#nextDirectProbe = now + DIRECT_PROBE_INTERVAL_MS;
     if (probe.birthday) this.#birthday.succeeded = true;
-    if (this.#hard) {
-      // The round is won: keep the one socket that made it.
-      this.#actions.push({
-        type: "close-sockets",
-        keep: socket === MAIN_SOCKET ? undefined : socket,
-      });
-      if (this.#hard.sockets) this.#announce(0);
+    if (this.#hard?.sockets) {
+      // The round is won: settle, then keep the one socket in use.
+      this.#hard.won = true;
+      this.#hard.until = now + BIRTHDAY_SETTLE_MS;
+      this.#hard.announceAt = undefined;
+      this.#announce(0);
+    } else if (this.#hard) {
+      this.#actions.push({ type: "close-sockets" });
       this.#hard = undefined;
     }
     this.#changes.push({
@@ -497,7 +508,15 @@ export class PathManager {
    * path alive, and makes an unknown source a candidate (the peer moved).
    */
   onDirectReceive(from: Endpoint, now: number, socket = MAIN_SOCKET): void {
-    if (this.#path.via === "direct" && this.#onPath(from, socket)) {
+    const path = this.#path;
+    if (path.via === "direct" && this.#onPath(from, socket)) {
+      this.#lastDirectReceive = now;
+    } else if (
+      path.via === "direct" && this.#hard?.won && socket !== MAIN_SOCKET &&
+      sameEndpoint(path.endpoint, from)
+    ) {
+      // The peer settled on another of our sockets: follow it.
+      this.#path = directPath(from, path.rttMs, socket);
       this.#lastDirectReceive = now;
     } else if (socket !== MAIN_SOCKET) {
       // The easy side's spray found one of our birthday sockets.
@@ -534,6 +553,15 @@ export class PathManager {
   #pollBirthday(now: number, out: ProbeToSend[]) {
     if (!this.#infoSent && this.#localMapping !== NatMapping.UNKNOWN) {
       this.#announce(this.#hard?.sockets?.length ?? 0);
+    }
+    const settled = this.#hard?.won && now >= this.#hard.until;
+    if (settled) {
+      const path = this.#path;
+      this.#actions.push({
+        type: "close-sockets",
+        keep: path.via === "direct" ? path.socket : undefined,
+      });
+      this.#hard = undefined;
     }
     if (this.#path.via !== "relay") return;
     if (this.#wantsHardRound() && now >= this.#birthdayNextAt) {
